@@ -1,0 +1,1 @@
+"""Windowed operational and quality metrics."""

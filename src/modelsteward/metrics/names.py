@@ -1,0 +1,74 @@
+"""The metric catalogue: every name a window metric, a baseline or an alert rule can use.
+
+Fixed names cover operations and quality; dotted names reach into labels and features::
+
+    volume, unique_users, latency_p50, latency_p95, latency_p99, error_rate,
+    mean_confidence, low_confidence_rate, label_coverage, labelled,
+    accuracy, precision_macro, recall_macro, f1_macro
+    precision.<label>, recall.<label>, f1.<label>
+    class_share.<label>          share of predictions in each class (prediction mix)
+    label_share.<label>          share of ground-truth labels in each class (label mix)
+    error_type_share.<type>      share of errors of one type among all predictions
+    feature.<f>.mean             numeric features (and `confidence`)
+    feature.<f>.share.<category> categorical features
+    feature.<f>.missing_rate | unseen_rate | out_of_range_rate
+    drift.features_drifted       features (and confidence) whose drift verdict is 'drift'
+    drift.<f>.<stat>             ks_statistic, ks_p_value, psi, chi2_statistic, chi2_p_value, max_share_change_pp
+    drift.prediction.<stat>, drift.label.<stat>   chi2_p_value, psi, max_share_change_pp
+
+>>> check_metric_name("feature.category.share.technical", ["a", "b"], {"category": "categorical"})
+>>> check_metric_name("feature.category.mean", ["a", "b"], {"category": "categorical"})
+"feature 'category' is categorical; use feature.category.share.<category>"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+__all__ = ["DRIFT_STATS", "FIXED_METRICS", "check_metric_name"]
+
+FIXED_METRICS = (
+    "volume", "unique_users", "latency_p50", "latency_p95", "latency_p99", "error_rate",
+    "mean_confidence", "low_confidence_rate", "label_coverage", "labelled",
+    "accuracy", "precision_macro", "recall_macro", "f1_macro", "drift.features_drifted",
+)
+NUMERIC_DRIFT_STATS = ("ks_statistic", "ks_p_value", "psi")
+CATEGORICAL_DRIFT_STATS = ("chi2_statistic", "chi2_p_value", "psi", "max_share_change_pp")
+DRIFT_STATS = tuple(sorted(set(NUMERIC_DRIFT_STATS + CATEGORICAL_DRIFT_STATS)))
+QUALITY = ("missing_rate", "unseen_rate", "out_of_range_rate")
+
+
+def check_metric_name(name: str, labels: Sequence[str], features: Mapping[str, str]) -> str | None:
+    """Return why ``name`` is not a metric of a model with these labels and features, or None."""
+    if name in FIXED_METRICS:
+        return None
+    parts = name.split(".")
+    head = parts[0]
+    feats = {"confidence": "numeric", **features}
+    if head in ("precision", "recall", "f1", "class_share", "label_share") and len(parts) >= 2:
+        label = ".".join(parts[1:])
+        return None if label in labels else f"{label!r} is not in the model's labels ({', '.join(labels)})"
+    if head == "error_type_share" and len(parts) >= 2:
+        return None
+    if head == "feature" and len(parts) >= 3:
+        fname, rest = parts[1], parts[2:]
+        if fname not in feats:
+            return f"unknown feature {fname!r}; features: {', '.join(feats)}"
+        kind = feats[fname]
+        if rest[0] in QUALITY and len(rest) == 1:
+            return None
+        if rest == ["mean"]:
+            return None if kind == "numeric" else f"feature {fname!r} is categorical; use feature.{fname}.share.<category>"
+        if rest[0] == "share" and len(rest) >= 2:
+            return None if kind == "categorical" else f"feature {fname!r} is numeric; use feature.{fname}.mean"
+        return f"expected feature.{fname}.mean, .share.<category>, or one of {', '.join(QUALITY)}"
+    if head == "drift" and len(parts) == 3:
+        subject, stat = parts[1], parts[2]
+        if subject in ("prediction", "label"):
+            ok = CATEGORICAL_DRIFT_STATS
+        elif subject in feats:
+            ok = NUMERIC_DRIFT_STATS if feats[subject] == "numeric" else CATEGORICAL_DRIFT_STATS
+        else:
+            return f"unknown drift subject {subject!r}; use a feature, confidence, prediction or label"
+        return None if stat in ok else f"expected one of {', '.join(ok)} for drift.{subject}"
+    return f"unknown metric {name!r}; see the metric catalogue in docs/concepts.md"

@@ -1,0 +1,272 @@
+"""The embedded store: one DuckDB file holding events (predictions, feedback) and state.
+
+Schema changes are numbered migrations (``migrations/NNNN_name.sql``) applied at open, each in
+its own transaction and recorded in ``schema_migrations``. Each registered model gets a
+prediction table whose feature columns are typed from ``steward.yaml`` (DOUBLE for numeric,
+VARCHAR for categorical), so distributions can be tested inside the engine.
+
+Writes go through one connection guarded by a lock (DuckDB allows one writing process per
+file); each write is one transaction, committed before the call returns, so an acknowledged
+write survives a crash of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from modelsteward.config import ModelConfig
+from modelsteward.errors import ConflictError, NotFoundError, StoreError
+from modelsteward.records import feature_column, prediction_schema
+
+__all__ = ["DuckDBStore", "quote_ident"]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_ARROW_TO_SQL = {pa.string(): "VARCHAR", pa.float64(): "DOUBLE", pa.timestamp("us"): "TIMESTAMP"}
+
+
+def quote_ident(name: str) -> str:
+    """Quote a validated SQL identifier; anything but letters, digits and ``_`` is refused.
+
+    >>> quote_ident("predictions__tickets")
+    '"predictions__tickets"'
+    """
+    if not _IDENT.match(name):
+        raise StoreError(f"invalid SQL identifier {name!r}")
+    return f'"{name}"'
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("modelsteward.store") / "migrations"
+    out = []
+    for entry in folder.iterdir():
+        m = re.match(r"^(\d{4})_(\w+)\.sql$", entry.name)
+        if m:
+            out.append((int(m.group(1)), m.group(2), entry.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+class DuckDBStore:
+    """Events and state in one DuckDB database (a file, or ``":memory:"``).
+
+    >>> store = DuckDBStore(":memory:")
+    >>> store.schema_version() >= 1
+    True
+    """
+
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open the store {self.path}: {exc}",
+                hint="is another process writing to it? DuckDB allows one writer per file; use the server for shared access",
+            ) from None
+        self._lock = threading.RLock()
+        if not read_only:
+            self.migrate()
+
+    # -- plumbing -------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def __enter__(self) -> DuckDBStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One atomic write: everything inside commits together or not at all."""
+        with self._lock:
+            self._con.execute("BEGIN TRANSACTION").fetchall()
+            try:
+                yield self._con
+            except BaseException:
+                self._con.execute("ROLLBACK").fetchall()
+                raise
+            else:
+                self._con.execute("COMMIT").fetchall()
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._con.execute(sql, params or []).fetchall()
+
+    def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        with self._lock:
+            res = self._con.execute(sql, params or [])
+            return res.fetch_arrow_table() if hasattr(res, "fetch_arrow_table") else res.arrow()
+
+    def query_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._con.execute(sql, params or [])
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def schema_version(self) -> int:
+        return int(self.query("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0])
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations this store has not seen yet; returns their numbers."""
+        with self._lock:
+            self._con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+            ).fetchall()
+            done = {r[0] for r in self._con.execute("SELECT version FROM schema_migrations").fetchall()}
+            applied = []
+            for version, name, sql in _migrations():
+                if version in done:
+                    continue
+                with self.transaction() as con:
+                    con.execute(sql).fetchall()
+                    con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, _now()]).fetchall()
+                applied.append(version)
+            return applied
+
+    # -- models ---------------------------------------------------------------------------
+    @staticmethod
+    def predictions_table(model: str) -> str:
+        return quote_ident("predictions__" + model.replace("-", "_"))
+
+    @staticmethod
+    def reference_table(model: str) -> str:
+        return quote_ident("reference__" + model.replace("-", "_"))
+
+    def register_model(self, model: ModelConfig) -> None:
+        """Create or update a model's tables; new features become new columns.
+
+        A feature whose type changed is refused: its stored values would no longer mean what
+        the configuration says.
+        """
+        config_json = model.model_dump_json(by_alias=True)
+        with self.transaction() as con:
+            known = {r[0]: r[1] for r in con.execute("SELECT feature, type FROM model_columns WHERE model = ?", [model.name]).fetchall()}
+            for f in model.features:
+                if f.name in known and known[f.name] != f.type:
+                    raise StoreError(
+                        f"model {model.name!r}: feature {f.name!r} was {known[f.name]} and is now {f.type}",
+                        hint="give the feature a new name; stored values keep their type",
+                    )
+            exists = con.execute("SELECT count(*) FROM models WHERE name = ?", [model.name]).fetchall()[0][0]
+            if exists:
+                con.execute("UPDATE models SET task = ?, labels = ?, config = ?, updated_at = ? WHERE name = ?",
+                            [model.task, json.dumps(model.labels), config_json, _now(), model.name]).fetchall()
+            else:
+                con.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)",
+                            [model.name, model.task, json.dumps(model.labels), config_json, _now(), _now()]).fetchall()
+            table = self.predictions_table(model.name)
+            schema = prediction_schema(model)
+            cols = ", ".join(f"{quote_ident(f.name)} {_ARROW_TO_SQL[f.type]}" for f in schema)
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} ({cols}, ingested_at TIMESTAMP NOT NULL, PRIMARY KEY (prediction_id))"
+            ).fetchall()
+            for f in model.features:
+                if f.name not in known:
+                    col = quote_ident(feature_column(f.name))
+                    have = con.execute(
+                        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+                        [table.strip('"'), feature_column(f.name)],
+                    ).fetchall()[0][0]
+                    if not have:
+                        con.execute(f"ALTER TABLE {table} ADD COLUMN {col} {'DOUBLE' if f.type == 'numeric' else 'VARCHAR'}").fetchall()
+                    con.execute("INSERT INTO model_columns VALUES (?, ?, ?, ?)", [model.name, f.name, f.type, feature_column(f.name)]).fetchall()
+
+    def model_names(self) -> list[str]:
+        return [r[0] for r in self.query("SELECT name FROM models ORDER BY name")]
+
+    def require_model(self, name: str) -> None:
+        if not self.query("SELECT 1 FROM models WHERE name = ?", [name]):
+            known = ", ".join(self.model_names()) or "(none)"
+            raise NotFoundError(f"unknown model {name!r}", hint=f"models in this store: {known}; declare it in steward.yaml")
+
+    # -- events ---------------------------------------------------------------------------
+    def insert_predictions(self, model: ModelConfig, rows: pa.Table) -> tuple[int, int]:
+        """Insert validated rows; returns (inserted, already present with identical content).
+
+        An id already stored with different content raises :class:`ConflictError` and the
+        whole batch is rolled back.
+        """
+        table = self.predictions_table(model.name)
+        names = rows.schema.names
+        compare = [c for c in names if c != "ts" or (rows.schema.metadata or {}).get(b"ts_given") != b"0"]
+        differs = " OR ".join(f"s.{quote_ident(c)} IS DISTINCT FROM p.{quote_ident(c)}" for c in compare if c != "prediction_id")
+        col_list = ", ".join(quote_ident(c) for c in names)
+        with self.transaction() as con:
+            con.register("_staged_predictions", rows)
+            try:
+                clash = con.execute(
+                    f"SELECT s.prediction_id FROM _staged_predictions s JOIN {table} p USING (prediction_id) "
+                    f"WHERE {differs} ORDER BY 1 LIMIT 50"
+                ).fetchall()
+                if clash:
+                    ids = [r[0] for r in clash]
+                    raise ConflictError(
+                        f"{len(ids)}{'+' if len(ids) == 50 else ''} prediction id(s) already stored with different content: "
+                        + ", ".join(map(repr, ids[:5])),
+                        ids=ids,
+                        hint="a prediction id names one prediction; use a new id for a new prediction. Nothing from this batch was written",
+                    )
+                before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+                con.execute(
+                    f"INSERT INTO {table} ({col_list}, ingested_at) SELECT {col_list}, ? FROM _staged_predictions "
+                    "ON CONFLICT DO NOTHING",
+                    [_now()],
+                ).fetchall()
+                after = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            finally:
+                con.unregister("_staged_predictions")
+        inserted = int(after - before)
+        return inserted, rows.num_rows - inserted
+
+    def insert_feedback(self, model: ModelConfig, rows: pa.Table) -> tuple[int, int]:
+        """Insert validated feedback; returns (inserted, already present)."""
+        names = rows.schema.names
+        differs = " OR ".join(f"s.{quote_ident(c)} IS DISTINCT FROM f.{quote_ident(c)}" for c in names if c != "feedback_id")
+        col_list = ", ".join(quote_ident(c) for c in names)
+        with self.transaction() as con:
+            con.register("_staged_feedback", rows)
+            try:
+                clash = con.execute(
+                    "SELECT s.feedback_id FROM _staged_feedback s JOIN feedback f USING (feedback_id) "
+                    f"WHERE f.model IS DISTINCT FROM ? OR {differs} LIMIT 50",
+                    [model.name],
+                ).fetchall()
+                if clash:
+                    raise ConflictError(
+                        "feedback id(s) already stored with different content: " + ", ".join(repr(r[0]) for r in clash[:5]),
+                        ids=[r[0] for r in clash],
+                        hint="a feedback id names one event; nothing from this batch was written",
+                    )
+                before = con.execute("SELECT count(*) FROM feedback").fetchall()[0][0]
+                con.execute(
+                    f"INSERT INTO feedback (model, {col_list}, ingested_at) SELECT ?, {col_list}, ? FROM _staged_feedback "
+                    "ON CONFLICT DO NOTHING",
+                    [model.name, _now()],
+                ).fetchall()
+                after = con.execute("SELECT count(*) FROM feedback").fetchall()[0][0]
+            finally:
+                con.unregister("_staged_feedback")
+        inserted = int(after - before)
+        return inserted, rows.num_rows - inserted
+
+    def count_predictions(self, model: str) -> int:
+        return int(self.query(f"SELECT count(*) FROM {self.predictions_table(model)}")[0][0])
