@@ -63,6 +63,7 @@ def test_numpy_and_pandas_inputs_become_plain_values() -> None:
 @pytest.mark.parametrize("missing", [None, float("nan"), np.nan, float("inf"), pd.NA])
 def test_missing_y_values_are_null_gaps_not_zeros(missing: object) -> None:
     fig = panel_figure(_panel(series=[Series("s", x=[1, 2, 3], y=[0.5, missing, 0.25])]))
+    assert fig.data[0].y == (0.5, None, 0.25)
     data = _figure_json(fig)["data"][0]
     assert data["y"] == [0.5, None, 0.25]
     # Gaps stay gaps: the line must not be drawn across the missing point.

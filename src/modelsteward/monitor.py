@@ -1,0 +1,365 @@
+"""``Monitor``: the SDK a model server uses to log, and the loop that measures and alerts.
+
+>>> import tempfile, os
+>>> from modelsteward.config import StewardConfig
+>>> cfg = StewardConfig.model_validate({"models": [{"name": "tickets", "task": "binary",
+...     "labels": ["urgent", "routine"], "features": [{"name": "category", "type": "categorical"}]}]})
+>>> mon = Monitor(cfg, store=":memory:")
+>>> pid = mon.log_prediction(prediction_id="p1", features={"category": "technical"},
+...                          prediction="urgent", confidence=0.91, latency_ms=120)
+>>> mon.log_feedback("p1", kind="explicit", label="routine")
+'fb-...'
+>>> mon.count_predictions()
+1
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from modelsteward.alerts.rules import Evaluation, evaluate_rule
+from modelsteward.config import SEVERITY_RANK, ModelConfig, StewardConfig, load_config
+from modelsteward.drift.window_drift import DriftResult, window_drift
+from modelsteward.errors import NotFoundError
+from modelsteward.feedback.labels import resolved_labels_sql
+from modelsteward.metrics.window import WINDOW_LENGTH, compute_window_metrics, window_start_sql
+from modelsteward.records import normalise_feedback, normalise_predictions
+from modelsteward.reference import ReferenceProfile, build_reference, load_profile
+from modelsteward.store.duckdb_store import DuckDBStore
+
+__all__ = ["CheckReport", "IngestResult", "Monitor"]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What a batch write did: rows written, and rows already stored with identical content."""
+
+    inserted: int
+    duplicates: int
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.duplicates
+
+
+@dataclass
+class CheckReport:
+    """The outcome of one monitoring pass over a model's due windows."""
+
+    model: str
+    windows: list[datetime] = field(default_factory=list)
+    evaluations: list[Evaluation] = field(default_factory=list)
+    new_alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    def worst_severity(self) -> str | None:
+        if not self.new_alerts:
+            return None
+        return max((a["severity"] for a in self.new_alerts), key=lambda s: SEVERITY_RANK[s])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Monitor:
+    """Log predictions and feedback for the models of a ``steward.yaml``; measure and alert.
+
+    ``config`` is a path to a ``steward.yaml`` or a :class:`StewardConfig`; ``store`` overrides
+    the store path of the configuration (``":memory:"`` for a throwaway store).
+    """
+
+    def __init__(self, config: str | Path | StewardConfig, *, store: str | Path | None = None) -> None:
+        self.config = config if isinstance(config, StewardConfig) else load_config(config)
+        self.store = DuckDBStore(store if store is not None else self.config.store)
+        for model in self.config.models:
+            self.store.register_model(model)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def model(self, name: str | None = None) -> ModelConfig:
+        return self.config.model(name)
+
+    # -- logging --------------------------------------------------------------------------
+    def log_prediction(
+        self,
+        *,
+        prediction: str | None,
+        confidence: float | None,
+        features: Mapping[str, Any] | None = None,
+        probabilities: Mapping[str, float] | None = None,
+        latency_ms: float | None = None,
+        model_version: str | None = None,
+        timestamp: datetime | str | None = None,
+        prediction_id: str | None = None,
+        user_id: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        model: str | None = None,
+    ) -> str:
+        """Log one prediction; returns its id. Logging the same id and content again is a no-op."""
+        cfg = self.model(model)
+        record: dict[str, Any] = {
+            "prediction_id": prediction_id or str(uuid.uuid4()),
+            "prediction": prediction,
+            "confidence": confidence,
+            "features": dict(features or {}),
+            "probabilities": dict(probabilities) if probabilities is not None else None,
+            "latency_ms": latency_ms,
+            "model_version": model_version,
+            "user_id": user_id,
+            "attributes": dict(attributes) if attributes is not None else None,
+            "error": error,
+        }
+        if timestamp is not None:
+            record["timestamp"] = timestamp
+        rows = normalise_predictions([record], cfg)
+        self.store.insert_predictions(cfg, rows)
+        return record["prediction_id"]
+
+    def log_predictions(
+        self,
+        data: Any,
+        *,
+        model: str | None = None,
+        columns: Mapping[str, str] | None = None,
+        attribute_columns: Sequence[str] = (),
+    ) -> IngestResult:
+        """Log a batch (pyarrow Table, pandas DataFrame or list of dicts) atomically.
+
+        Every invalid row is reported in one :class:`~modelsteward.errors.BatchRejected` and
+        nothing is written; ids already stored with identical content are counted as duplicates.
+        """
+        cfg = self.model(model)
+        rows = normalise_predictions(data, cfg, columns=columns, attribute_columns=attribute_columns)
+        return IngestResult(*self.store.insert_predictions(cfg, rows))
+
+    def log_feedback(
+        self,
+        prediction_id: str,
+        *,
+        kind: str,
+        label: str | None = None,
+        rating: float | None = None,
+        action: str | None = None,
+        escalated: bool | None = None,
+        csat: float | None = None,
+        resolution_hours: float | None = None,
+        reviewer: str | None = None,
+        comment: str | None = None,
+        timestamp: datetime | str | None = None,
+        feedback_id: str | None = None,
+        model: str | None = None,
+    ) -> str:
+        """Log one piece of feedback (explicit, implicit, outcome or expert); returns its id.
+
+        Feedback may arrive before its prediction; it is joined when metrics are computed.
+        """
+        cfg = self.model(model)
+        record = {k: v for k, v in {
+            "prediction_id": prediction_id, "kind": kind, "label": label, "rating": rating, "action": action,
+            "escalated": escalated, "csat": csat, "resolution_hours": resolution_hours, "reviewer": reviewer,
+            "comment": comment, "timestamp": timestamp, "feedback_id": feedback_id,
+        }.items() if v is not None}
+        rows = normalise_feedback(record, cfg)
+        self.store.insert_feedback(cfg, rows)
+        return str(rows.column("feedback_id")[0].as_py())
+
+    def log_feedbacks(self, data: Any, *, model: str | None = None) -> IngestResult:
+        """Log a batch of feedback records atomically."""
+        cfg = self.model(model)
+        rows = normalise_feedback(data, cfg)
+        return IngestResult(*self.store.insert_feedback(cfg, rows))
+
+    def count_predictions(self, model: str | None = None) -> int:
+        return self.store.count_predictions(self.model(model).name)
+
+    # -- reference ------------------------------------------------------------------------
+    def reference(self, model: str | None = None, *, rebuild: bool = False) -> ReferenceProfile | None:
+        """The stored reference profile, built on first use (or rebuilt on request)."""
+        cfg = self.model(model)
+        if cfg.reference is None:
+            return None
+        if not rebuild:
+            try:
+                return load_profile(self.store, cfg.name)
+            except NotFoundError:
+                pass
+        return build_reference(self.store, cfg)
+
+    # -- the monitoring pass ----------------------------------------------------------------
+    def due_windows(self, model: str | None = None, *, until: datetime | None = None) -> list[datetime]:
+        """Windows that have ended by ``until`` and are new or received data since last computed."""
+        cfg = self.model(model)
+        until = until or _now()
+        table = DuckDBStore.predictions_table(cfg.name)
+        win = window_start_sql(cfg)
+        length = WINDOW_LENGTH[cfg.window]
+        latest: dict[datetime, datetime] = {}
+        for ws, ingested in self.store.query(f"SELECT {win}, max(ingested_at) FROM {table} GROUP BY 1"):
+            latest[ws] = ingested
+        win_p = window_start_sql(cfg, "p.ts")
+        for ws, ingested in self.store.query(
+            f"SELECT {win_p}, max(f.ingested_at) FROM feedback f JOIN {table} p USING (prediction_id) WHERE f.model = ? GROUP BY 1",
+            [cfg.name],
+        ):
+            latest[ws] = max(latest.get(ws, ingested), ingested)
+        computed = dict(self.store.query(
+            "SELECT window_start, min(computed_at) FROM window_metrics WHERE model = ? GROUP BY 1", [cfg.name]))
+        return sorted(ws for ws, ing in latest.items()
+                      if ws + length <= until and (ws not in computed or ing >= computed[ws]))
+
+    def check(self, model: str | None = None, *, until: datetime | None = None, everything: bool = False) -> CheckReport:
+        """Compute metrics and drift of the due windows, evaluate the alert rules, store alerts.
+
+        ``everything`` recomputes every ended window, not only new or changed ones.
+        """
+        cfg = self.model(model)
+        until = until or _now()
+        profile = self.reference(cfg.name)
+        due = self.due_windows(cfg.name, until=until)
+        if everything:
+            table = DuckDBStore.predictions_table(cfg.name)
+            length = WINDOW_LENGTH[cfg.window]
+            due = sorted(ws for (ws,) in self.store.query(f"SELECT DISTINCT {window_start_sql(cfg)} FROM {table}") if ws + length <= until)
+        report = CheckReport(cfg.name, due)
+        length = WINDOW_LENGTH[cfg.window]
+        for start in due:
+            metrics = compute_window_metrics(self.store, cfg, start, start + length, profile=profile).get(start, {})
+            drift = window_drift(self.store, cfg, profile, start, start + length) if profile is not None else []
+            metrics.update(_drift_metrics(drift))
+            self._save_window(cfg, start, start + length, metrics, drift)
+        report.evaluations, report.new_alerts = self._evaluate_rules(cfg, profile)
+        return report
+
+    def _save_window(self, cfg: ModelConfig, start: datetime, end: datetime, metrics: Mapping[str, float | None], drift: list[DriftResult]) -> None:
+        now = _now()
+        with self.store.transaction() as con:
+            con.execute("DELETE FROM window_metrics WHERE model = ? AND window_start = ?", [cfg.name, start]).fetchall()
+            con.executemany("INSERT INTO window_metrics VALUES (?, ?, ?, ?, ?, ?)",
+                            [[cfg.name, start, end, k, v, now] for k, v in sorted(metrics.items())])
+            con.execute("DELETE FROM drift_results WHERE model = ? AND window_start = ?", [cfg.name, start]).fetchall()
+            if drift:
+                con.executemany(
+                    "INSERT INTO drift_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [[cfg.name, start, end, d.subject, d.test, d.statistic, d.p_value, d.effect_size, d.status, d.reading,
+                      d.n_reference, d.n_current, json.dumps(d.details, default=str), now] for d in drift],
+                )
+
+    def _evaluate_rules(self, cfg: ModelConfig, profile: ReferenceProfile | None) -> tuple[list[Evaluation], list[dict[str, Any]]]:
+        history = self.metric_history(cfg.name)
+        baselines = profile.baselines if profile is not None else dict(cfg.reference.baselines if cfg.reference else {})
+        evaluations: list[Evaluation] = []
+        new_alerts: list[dict[str, Any]] = []
+        now = _now()
+        for rule in cfg.alerts:
+            evals = evaluate_rule(rule, history, baselines)
+            evaluations.extend(evals)
+            with self.store.transaction() as con:
+                con.execute("DELETE FROM rule_evaluations WHERE model = ? AND rule = ?", [cfg.name, rule.name]).fetchall()
+                if evals:
+                    con.executemany(
+                        "INSERT INTO rule_evaluations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [[cfg.name, e.rule, e.window_start, e.metric, e.value, e.baseline, e.threshold, e.holds, e.streak, e.fired, now]
+                         for e in evals],
+                    )
+                fired_before = {r[0] for r in con.execute(
+                    "SELECT window_start FROM alerts WHERE model = ? AND rule = ?", [cfg.name, rule.name]).fetchall()}
+                for e in evals:
+                    if not e.fired or e.window_start in fired_before:
+                        continue
+                    alert = {
+                        "alert_id": str(uuid.uuid4()), "model": cfg.name, "rule": rule.name,
+                        "window_start": e.window_start, "window_end": e.window_end, "metric": e.metric,
+                        "value": e.value, "baseline": e.baseline, "threshold": e.threshold, "severity": rule.severity,
+                        "message": _alert_message(rule.name, e), "action": rule.action, "owner": rule.owner or cfg.owner,
+                        "runbook": rule.runbook, "response_sla": rule.response_sla, "retrain": rule.retrain, "fired_at": now,
+                    }
+                    con.execute(f"INSERT INTO alerts VALUES ({', '.join('?' for _ in alert)})", list(alert.values())).fetchall()
+                    new_alerts.append(alert)
+        return evaluations, new_alerts
+
+    # -- reading --------------------------------------------------------------------------
+    def metric_history(self, model: str | None = None) -> list[tuple[datetime, datetime, dict[str, float | None]]]:
+        """Stored window metrics in time order: ``(start, end, {metric: value})``."""
+        cfg = self.model(model)
+        out: dict[datetime, tuple[datetime, dict[str, float | None]]] = {}
+        for ws, we, metric, value in self.store.query(
+            "SELECT window_start, window_end, metric, value FROM window_metrics WHERE model = ? ORDER BY window_start", [cfg.name]
+        ):
+            out.setdefault(ws, (we, {}))[1][metric] = value
+        return [(ws, we, m) for ws, (we, m) in sorted(out.items())]
+
+    def metrics(self, model: str | None = None, *, start: datetime | None = None, end: datetime | None = None) -> pa.Table:
+        """Window metrics as a table: one row per window, one column per metric."""
+        rows = []
+        for ws, we, m in self.metric_history(model):
+            if (start is None or ws >= start) and (end is None or ws < end):
+                rows.append({"window_start": ws, "window_end": we, **m})
+        return pa.Table.from_pylist(rows)
+
+    def drift(self, model: str | None = None, *, window_start: datetime | None = None) -> list[dict[str, Any]]:
+        """Stored drift results, of one window or of all."""
+        cfg = self.model(model)
+        sql = ("SELECT window_start, window_end, subject, test, status, reading, statistic, p_value, effect_size, "
+               "n_reference, n_current FROM drift_results WHERE model = ?")
+        params: list[Any] = [cfg.name]
+        if window_start is not None:
+            sql += " AND window_start = ?"
+            params.append(window_start)
+        return self.store.query_dicts(sql + " ORDER BY window_start, subject, test", params)
+
+    def alerts(self, model: str | None = None, *, min_severity: str = "info") -> list[dict[str, Any]]:
+        """Fired alerts in order of window, then severity (most severe first)."""
+        cfg = self.model(model)
+        rows = self.store.query_dicts("SELECT * FROM alerts WHERE model = ? ORDER BY window_start, fired_at", [cfg.name])
+        floor = SEVERITY_RANK[min_severity]
+        rows = [r for r in rows if SEVERITY_RANK[r["severity"]] >= floor]
+        return sorted(rows, key=lambda r: (r["window_start"], -SEVERITY_RANK[r["severity"]], r["rule"]))
+
+    def labelled(self, model: str | None = None) -> pa.Table:
+        """Every prediction with its resolved ground-truth label and the source of that label."""
+        cfg = self.model(model)
+        labels_sql, params = resolved_labels_sql(cfg)
+        table = DuckDBStore.predictions_table(cfg.name)
+        return self.store.query_arrow(
+            f"SELECT p.*, l.label, l.source AS label_source FROM {table} p JOIN ({labels_sql}) l USING (prediction_id) ORDER BY p.ts",
+            params,
+        )
+
+
+def _drift_metrics(drift: list[DriftResult]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    verdicts = [d for d in drift if d.test == "verdict" and d.subject not in ("prediction", "label")]
+    if verdicts:
+        out["drift.features_drifted"] = float(sum(d.status == "drift" for d in verdicts))
+    names = {"ks": ("ks_statistic", "ks_p_value"), "chi2": ("chi2_statistic", "chi2_p_value")}
+    for d in drift:
+        if d.test in names:
+            stat, p = names[d.test]
+            out[f"drift.{d.subject}.{stat}"] = d.statistic
+            out[f"drift.{d.subject}.{p}"] = d.p_value
+        elif d.test == "psi":
+            out[f"drift.{d.subject}.psi"] = d.statistic
+        elif d.test == "share_change":
+            out[f"drift.{d.subject}.max_share_change_pp"] = d.statistic
+    return out
+
+
+def _alert_message(rule: str, e: Evaluation) -> str:
+    value = "no value" if e.value is None else f"{e.value:.4g}"
+    return f"{rule}: {e.metric} = {value}, {e.threshold}"

@@ -1,0 +1,202 @@
+"""The reference: what normal looks like, loaded and summarised once.
+
+A reference is either a file of training data (CSV or Parquet) or a period of logged
+predictions. Its rows are copied once into the store (``reference__<model>``, the same typed
+columns as the prediction table, so exact two-sample tests can run inside the engine) and
+summarised into a profile: per numeric subject (features and confidence) the range, mean,
+standard deviation and quantile bin edges with counts; per categorical subject the category
+counts; the prediction and label mix; and metric baselines. Windows are compared with this
+stored profile, never with a recomputation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from modelsteward.config import ModelConfig
+from modelsteward.errors import ConfigError, NotFoundError
+from modelsteward.records import feature_column
+from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
+
+__all__ = ["ReferenceProfile", "build_reference", "load_profile", "numeric_subjects", "categorical_subjects"]
+
+
+@dataclass(frozen=True)
+class ReferenceProfile:
+    """The stored summary of a model's reference data."""
+
+    model: str
+    source: dict[str, Any]
+    n_rows: int
+    numeric: dict[str, dict[str, Any]] = field(default_factory=dict)
+    categorical: dict[str, dict[str, int]] = field(default_factory=dict)
+    baselines: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"numeric": self.numeric, "categorical": self.categorical, "baselines": self.baselines})
+
+
+def numeric_subjects(model: ModelConfig) -> dict[str, str]:
+    """Numeric subjects of drift tests and their store columns (features, then confidence)."""
+    out = {f.name: feature_column(f.name) for f in model.features if f.type == "numeric"}
+    out["confidence"] = "confidence"
+    return out
+
+
+def categorical_subjects(model: ModelConfig) -> dict[str, str]:
+    """Categorical subjects: features, then the predicted class and the ground-truth label."""
+    out = {f.name: feature_column(f.name) for f in model.features if f.type == "categorical"}
+    out["prediction"] = "prediction"
+    out["label"] = "label"
+    return out
+
+
+def _reference_columns(model: ModelConfig) -> list[tuple[str, str]]:
+    cols = [(feature_column(f.name), "DOUBLE" if f.type == "numeric" else "VARCHAR") for f in model.features]
+    return cols + [("confidence", "DOUBLE"), ("prediction", "VARCHAR"), ("label", "VARCHAR")]
+
+
+def _file_select(model: ModelConfig, path: str, available: set[str]) -> str:
+    ref = model.reference
+    assert ref is not None
+    parts = []
+    for name, sql_type in _reference_columns(model):
+        logical = name.removeprefix("f_") if name.startswith("f_") else name
+        source = ref.columns.get(logical, logical)
+        if source in available:
+            parts.append(f"TRY_CAST({quote_ident(source) if source.isidentifier() else _quote_any(source)} AS {sql_type}) AS {quote_ident(name)}")
+        else:
+            parts.append(f"CAST(NULL AS {sql_type}) AS {quote_ident(name)}")
+    return ", ".join(parts)
+
+
+def _quote_any(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def build_reference(store: DuckDBStore, model: ModelConfig) -> ReferenceProfile:
+    """Copy the configured reference into the store and compute its profile."""
+    ref = model.reference
+    if ref is None:
+        raise ConfigError("no reference configured", path=f"models[{model.name}].reference",
+                          hint="add `reference: {file: training.parquet}` or a `start`/`end` period")
+    table = DuckDBStore.reference_table(model.name)
+    cols_sql = ", ".join(f"{quote_ident(n)} {t}" for n, t in _reference_columns(model))
+    if ref.file:
+        path = Path(ref.file)
+        if not path.exists():
+            raise ConfigError(f"reference file not found: {path}", path="reference.file")
+        reader = "read_parquet(?)" if path.suffix.lower() in (".parquet", ".pq") else "read_csv_auto(?)"
+        available = {r[0] for r in store.query(f"DESCRIBE SELECT * FROM {reader}", [str(path)])}
+        select = f"SELECT {_file_select(model, str(path), available)} FROM {reader}"
+        params: list[Any] = [str(path)]
+        source: dict[str, Any] = {"file": str(path)}
+    else:
+        from modelsteward.feedback.labels import resolved_labels_sql
+
+        labels_sql, label_params = resolved_labels_sql(model)
+        feats = ", ".join(f"p.{quote_ident(feature_column(f.name))}" for f in model.features)
+        select = (
+            f"SELECT {feats + ', ' if feats else ''}p.confidence, p.prediction, l.label "
+            f"FROM {DuckDBStore.predictions_table(model.name)} p LEFT JOIN ({labels_sql}) l USING (prediction_id) "
+            "WHERE p.ts >= ? AND p.ts < ?"
+        )
+        params = [*label_params, ref.start, ref.end]
+        source = {"start": ref.start.isoformat(), "end": ref.end.isoformat()}  # type: ignore[union-attr]
+    with store.transaction() as con:
+        con.execute(f"CREATE OR REPLACE TABLE {table} ({cols_sql})").fetchall()
+        con.execute(f"INSERT INTO {table} {select}", params).fetchall()
+    n_rows = int(store.query(f"SELECT count(*) FROM {table}")[0][0])
+    if n_rows == 0:
+        raise ConfigError("the reference has no rows", path="reference", hint="check the file or the period")
+    profile = _profile(store, model, table, n_rows, source)
+    if ref.start is not None:
+        profile.baselines.update(_period_baselines(store, model))
+    profile.baselines.update(ref.baselines)
+    with store.transaction() as con:
+        con.execute("DELETE FROM reference_profiles WHERE model = ?", [model.name]).fetchall()
+        con.execute("INSERT INTO reference_profiles VALUES (?, ?, ?, ?, ?)",
+                    [model.name, json.dumps(source), n_rows, profile.to_json(), datetime.now(UTC).replace(tzinfo=None)]).fetchall()
+    return profile
+
+
+def _profile(store: DuckDBStore, model: ModelConfig, table: str, n_rows: int, source: dict[str, Any]) -> ReferenceProfile:
+    bins = model.drift.bins
+    qs = [i / bins for i in range(1, bins)]
+    numeric: dict[str, dict[str, Any]] = {}
+    baselines: dict[str, float] = {}
+    for subject, column in numeric_subjects(model).items():
+        c = quote_ident(column)
+        n, lo, hi, mean, std, edges = store.query(
+            f"SELECT count({c}), min({c}), max({c}), avg({c}), stddev_samp({c}), quantile_cont({c}, ?) FROM {table}", [qs]
+        )[0]
+        if not n:
+            continue
+        inner = sorted(set(float(e) for e in edges)) if edges else []
+        counts = _bin_counts(store, table, c, inner)
+        numeric[subject] = {"n": int(n), "min": lo, "max": hi, "mean": mean, "std": std, "edges": inner, "counts": counts}
+        key = "mean_confidence" if subject == "confidence" else f"feature.{subject}.mean"
+        baselines[key] = float(mean)
+    if "confidence" in numeric:
+        baselines["low_confidence_rate"] = float(store.query(
+            f"SELECT avg(CASE WHEN confidence < ? THEN 1.0 ELSE 0.0 END) FROM {table} WHERE confidence IS NOT NULL",
+            [model.low_confidence_threshold])[0][0])
+    categorical: dict[str, dict[str, int]] = {}
+    for subject, column in categorical_subjects(model).items():
+        c = quote_ident(column)
+        rows = store.query(f"SELECT {c}, count(*) FROM {table} WHERE {c} IS NOT NULL GROUP BY 1 ORDER BY 1")
+        if not rows:
+            continue
+        counts = {str(k): int(v) for k, v in rows}
+        categorical[subject] = counts
+        total = sum(counts.values())
+        prefix = {"prediction": "class_share", "label": "label_share"}.get(subject, f"feature.{subject}.share")
+        cats = model.labels if subject in ("prediction", "label") else counts
+        for cat in cats:
+            baselines[f"{prefix}.{cat}"] = counts.get(cat, 0) / total
+    # Quality baselines when the reference carries both predictions and labels.
+    from modelsteward.metrics.quality import quality_metrics
+
+    confusion = store.query(
+        f"SELECT prediction, label, count(*) FROM {table} WHERE prediction IS NOT NULL AND label IS NOT NULL GROUP BY 1, 2"
+    )
+    if confusion:
+        baselines.update(quality_metrics({(p, t): int(n) for p, t, n in confusion}))
+    return ReferenceProfile(model.name, source, n_rows, numeric, categorical, baselines)
+
+
+def _bin_counts(store: DuckDBStore, table: str, column_sql: str, edges: list[float]) -> list[int]:
+    from modelsteward.metrics.binning import bin_index_sql
+
+    expr, params = bin_index_sql(column_sql, edges)
+    rows = dict(store.query(f"SELECT {expr} AS b, count(*) FROM {table} WHERE {column_sql} IS NOT NULL GROUP BY 1", params))
+    return [int(rows.get(i, 0)) for i in range(len(edges) + 1)]
+
+
+def _period_baselines(store: DuckDBStore, model: ModelConfig) -> dict[str, float]:
+    """For a period reference, the mean of each window metric over the period's windows."""
+    from modelsteward.metrics.window import compute_window_metrics
+
+    ref = model.reference
+    assert ref is not None and ref.start is not None and ref.end is not None
+    per_window = compute_window_metrics(store, model, ref.start, ref.end, profile=None)
+    sums: dict[str, list[float]] = {}
+    for metrics in per_window.values():
+        for k, v in metrics.items():
+            if v is not None:
+                sums.setdefault(k, []).append(float(v))
+    return {k: sum(v) / len(v) for k, v in sums.items() if not k.startswith("drift.")}
+
+
+def load_profile(store: DuckDBStore, model: str) -> ReferenceProfile:
+    rows = store.query("SELECT source, n_rows, profile FROM reference_profiles WHERE model = ?", [model])
+    if not rows:
+        raise NotFoundError(f"model {model!r} has no reference profile yet",
+                            hint="configure `reference` in steward.yaml; it is built at the first `steward check`")
+    source, n_rows, profile = rows[0]
+    p = json.loads(profile)
+    return ReferenceProfile(model, json.loads(source), int(n_rows), p["numeric"], p["categorical"], p["baselines"])
