@@ -41,8 +41,16 @@ __all__ = [
     "parse_duration",
 ]
 
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-MODEL_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+# ``\Z``, not ``$``: ``$`` also matches before a trailing newline, which would let "name\n" through.
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
+MODEL_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}\Z")
+# Names a feature may not take: the fields of a logged prediction (a feature called `error`
+# would be read as the error field), the nested `features` key, and the columns a reference
+# file is read by (`confidence`, `prediction`, `label`).
+RESERVED_FEATURE_NAMES = frozenset({
+    "prediction_id", "timestamp", "model_version", "prediction", "confidence", "probabilities",
+    "latency_ms", "error", "user_id", "attributes", "features", "label",
+})
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 SEVERITY_ALIASES = {"p0": "critical", "p1": "high", "p2": "medium", "p3": "low", "p4": "info"}
 SEVERITY_RANK = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}
@@ -91,6 +99,10 @@ class Feature(_Strict):
     def _name(cls, v: str) -> str:
         if not IDENTIFIER.match(v):
             raise ValueError("expected lower case letters, digits and underscores, starting with a letter (at most 63)")
+        if v == "confidence":
+            raise ValueError("`confidence` is monitored already; do not declare it as a feature")
+        if v in RESERVED_FEATURE_NAMES:
+            raise ValueError(f"{v!r} is a reserved name (a field of every prediction); rename the feature")
         return v
 
     @model_validator(mode="after")
@@ -266,8 +278,6 @@ class ModelConfig(_Strict):
         names = [f.name for f in self.features]
         if len(set(names)) != len(names):
             raise ValueError("feature names must be unique")
-        if "confidence" in names:
-            raise ValueError("`confidence` is monitored already; do not declare it as a feature")
         rules = [r.name for r in self.alerts]
         if len(set(rules)) != len(rules):
             raise ValueError("alert rule names must be unique")
@@ -298,9 +308,15 @@ class StewardConfig(_Strict):
 
     @model_validator(mode="after")
     def _unique_models(self) -> StewardConfig:
-        names = [m.name for m in self.models]
-        if len(set(names)) != len(names):
-            raise ValueError("model names must be unique")
+        seen: dict[str, str] = {}
+        for i, m in enumerate(self.models):
+            # The store names a model's tables after it with '-' read as '_': "a-b" and "a_b" would share them.
+            key = m.name.replace("-", "_")
+            if key in seen:
+                if seen[key] == m.name:
+                    raise ValueError(f"models[{i}].name: model names must be unique; {m.name!r} is given twice")
+                raise ValueError(f"models[{i}].name: {m.name!r} and {seen[key]!r} differ only in '-' against '_'; the store would mix their data")
+            seen[key] = m.name
         return self
 
     def model(self, name: str | None = None) -> ModelConfig:
@@ -331,7 +347,7 @@ def _key_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-_NESTED_PATH = re.compile(r"^((?:alerts|features)\[\d+\]\.\w+): (.*)$", re.S)
+_NESTED_PATH = re.compile(r"^((?:alerts|features|models)\[\d+\]\.\w+): (.*)$", re.S)
 
 
 def config_error_from_pydantic(exc: PydanticValidationError, file: str | None) -> ConfigError:

@@ -362,4 +362,4 @@ def _drift_metrics(drift: list[DriftResult]) -> dict[str, float | None]:
 
 def _alert_message(rule: str, e: Evaluation) -> str:
     value = "no value" if e.value is None else f"{e.value:.4g}"
-    return f"{rule}: {e.metric} = {value}, {e.threshold}"
+    return f"{e.metric} = {value} (fires when {e.threshold})"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -153,11 +154,20 @@ def _python_column(values: list[Any]) -> pa.Array:
 
 def _as_float(col: pa.ChunkedArray, batch: _Batch, field: str) -> np.ndarray:
     """Float64 values with NaN for nulls; values that are not numbers are reported."""
+    return _float_column(col, batch, field)[0]
+
+
+def _float_column(col: pa.ChunkedArray, batch: _Batch, field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(values, null, nan_given)``: float64 values (NaN where null or not a number), where the
+    value was null (absent), and where a NaN was given as the value. Values that are not numbers
+    are reported, and are neither null nor NaN-given (so they are not reported twice)."""
+    null = col.is_null().to_numpy(zero_copy_only=False)
     if pa.types.is_floating(col.type) or pa.types.is_integer(col.type) or pa.types.is_null(col.type):
-        return col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        out = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return out, null, np.isnan(out) & ~null
     if pa.types.is_boolean(col.type):
-        batch.add(np.ones(len(col), bool) & ~col.is_null().to_numpy(zero_copy_only=False), field, "expected a number, got a boolean")
-        return np.full(len(col), np.nan)
+        batch.add(~null, field, "expected a number, got a boolean")
+        return np.full(len(col), np.nan), null, np.zeros(len(col), bool)
     out = np.full(len(col), np.nan)
     values = col.to_pylist()
     bad = np.zeros(len(col), bool)
@@ -170,10 +180,10 @@ def _as_float(col: pa.ChunkedArray, batch: _Batch, field: str) -> np.ndarray:
             continue
         try:
             out[i] = float(v)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             bad[i], problems[i] = True, f"expected a number, got {v!r}"[:200]
     batch.add(bad, field, problems)
-    return out
+    return out, null, np.isnan(out) & ~null & ~bad
 
 
 def _as_text(col: pa.ChunkedArray, batch: _Batch, field: str) -> pa.Array:
@@ -253,19 +263,29 @@ def normalise_predictions(
     feature_names = {f.name for f in model.features}
     attr_cols = set(attribute_columns)
     unknown = [c for c in names if c not in PREDICTION_FIELDS and c not in feature_names and c not in attr_cols]
-    if unknown:
-        raise ValidationError(
-            [RowError(None, None, c, "unknown field") for c in unknown],
-            hint=f"fields are {', '.join(PREDICTION_FIELDS)}; features of {model.name!r} are "
-            f"{', '.join(sorted(feature_names)) or '(none)'}; pass attribute_columns= for extra attributes",
-        )
+    id_batch = _Batch(n, np.array([None] * n, dtype=object), [])
     if "prediction_id" in names:
-        ids_arr = _as_text(table.column("prediction_id"), _Batch(n, np.array([None] * n, dtype=object), []), "prediction_id")
+        ids_arr = _as_text(table.column("prediction_id"), id_batch, "prediction_id")
+        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(ids_arr), ""), False)
+        ids_arr = pc.if_else(blank, pa.scalar(None, pa.string()), ids_arr)
     else:
         ids_arr = pa.array([str(uuid.uuid4()) for _ in range(n)], type=pa.string())
     ids = np.asarray(ids_arr.to_pylist(), dtype=object)
-    batch = _Batch(n, ids, [])
-    batch.add(ids_arr.is_null().to_numpy(zero_copy_only=False), "prediction_id", "missing; give every row an id (or leave out the column to have ids generated)")
+    batch = _Batch(n, ids, list(id_batch.errors))
+    wrong_id_type = np.zeros(n, bool)
+    wrong_id_type[[e.index for e in id_batch.errors if e.index is not None]] = True
+    batch.add(ids_arr.is_null().to_numpy(zero_copy_only=False) & ~wrong_id_type, "prediction_id",
+              "missing; give every row an id (or leave out the column to have ids generated)")
+    unknown_problem = (
+        f"unknown field: not a prediction field ({', '.join(PREDICTION_FIELDS)}) nor a feature of {model.name!r} "
+        f"({', '.join(sorted(feature_names)) or 'none'}); pass attribute_columns= for extra attributes"
+    )
+    for c in unknown:
+        given = table.column(c).is_valid().to_numpy(zero_copy_only=False)
+        if given.any():
+            batch.add(given, c, unknown_problem)
+        else:
+            batch.errors.append(RowError(None, None, c, unknown_problem))
 
     def col(name: str) -> pa.ChunkedArray | None:
         return table.column(name) if name in names else None
@@ -279,19 +299,19 @@ def normalise_predictions(
     in_labels = pc.is_in(pred, value_set=pa.array(model.labels)).to_numpy(zero_copy_only=False)
     batch.add(~pred_null & ~in_labels, "prediction", [f"expected one of {model.labels}, got {v!r}" for v in pred.to_pylist()])
 
-    conf = _as_float(col("confidence"), batch, "confidence") if col("confidence") is not None else np.full(n, np.nan)
-    conf_missing = np.isnan(conf) & ~np.isinf(conf)
     if col("confidence") is not None:
-        conf_missing &= ~_nan_given(col("confidence"))
-    batch.add(conf_missing & ~has_error, "confidence", "missing (only a row with an `error` may leave it out)")
+        conf, conf_null, conf_nan = _float_column(col("confidence"), batch, "confidence")
+    else:
+        conf, conf_null, conf_nan = np.full(n, np.nan), np.ones(n, bool), np.zeros(n, bool)
+    batch.add(conf_null & ~has_error, "confidence", "missing (only a row with an `error` may leave it out)")
     with np.errstate(invalid="ignore"):
-        batch.add(np.isinf(conf) | (_nan_given(col("confidence")) if col("confidence") is not None else False), "confidence", "expected a finite number in [0, 1]")
+        batch.add(np.isinf(conf) | conf_nan, "confidence", "expected a finite number in [0, 1]")
         batch.add(np.isfinite(conf) & ((conf < 0) | (conf > 1)), "confidence", [f"expected a number in [0, 1], got {v:g}" for v in conf])
 
     if col("latency_ms") is not None:
-        lat = _as_float(col("latency_ms"), batch, "latency_ms")
+        lat, _, lat_nan = _float_column(col("latency_ms"), batch, "latency_ms")
         with np.errstate(invalid="ignore"):
-            batch.add(np.isinf(lat) | _nan_given(col("latency_ms")), "latency_ms", "expected a finite number of milliseconds")
+            batch.add(np.isinf(lat) | lat_nan, "latency_ms", "expected a finite number of milliseconds")
             batch.add(np.isfinite(lat) & (lat < 0), "latency_ms", [f"expected a latency >= 0 ms, got {v:g}" for v in lat])
     else:
         lat = np.full(n, np.nan)
@@ -319,15 +339,10 @@ def normalise_predictions(
     if batch.errors:
         raise BatchRejected(batch.errors, total=n)
     ts_given = b"1" if col("timestamp") is not None else b"0"
-    result = pa.table(out, schema=prediction_schema(model).with_metadata({b"ts_given": ts_given}))
+    # ``rows_in``: rows received, so copies collapsed here still count as duplicates in the store's answer.
+    meta = {b"ts_given": ts_given, b"rows_in": str(n).encode()}
+    result = pa.table(out, schema=prediction_schema(model).with_metadata(meta))
     return _collapse_duplicates(result, batch)
-
-
-def _nan_given(col: pa.ChunkedArray) -> np.ndarray:
-    """True where a value was given as NaN (not null): NaN is not a valid confidence or latency."""
-    if pa.types.is_floating(col.type):
-        return pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
-    return np.zeros(len(col), bool)
 
 
 def _probabilities(col: pa.ChunkedArray | None, model: ModelConfig, batch: _Batch) -> pa.Array:
@@ -335,6 +350,8 @@ def _probabilities(col: pa.ChunkedArray | None, model: ModelConfig, batch: _Batc
     if col is None:
         return pa.nulls(n, pa.string())
     values = col.to_pylist()
+    if pa.types.is_struct(col.type):  # a struct has every key of every row; a key a row lacked is None
+        values = [None if v is None else {k: p for k, p in v.items() if p is not None} for v in values]
     out: list[str | None] = []
     for i, v in enumerate(values):
         if v is None:
@@ -366,6 +383,8 @@ def _check_probabilities(v: Any, labels: list[str]) -> str | None:
         ps = [float(p) for p in v.values()]
     except (TypeError, ValueError):
         return "expected numbers"
+    if any(isinstance(p, bool) for p in v.values()):
+        return "expected numbers, got a boolean"
     if any(not math.isfinite(p) or p < 0 or p > 1 for p in ps):
         return "expected each probability in [0, 1]"
     if len(v) == len(labels) and abs(sum(ps) - 1) > 1e-3:
@@ -419,7 +438,7 @@ def _collapse_duplicates(table: pa.Table, batch: _Batch) -> pa.Table:
             keep.append(i)
             continue
         if rows[first[pid]] != row:
-            errors.append(RowError(i, pid, None, f"id repeats record {first[pid]} with different content"))
+            errors.append(RowError(i, pid, "prediction_id", f"id repeats record {first[pid]} with different content"))
     if errors:
         raise BatchRejected(errors, total=table.num_rows)
     return table.take(pa.array(keep))
@@ -433,12 +452,15 @@ def normalise_feedback(data: Any, model: ModelConfig) -> pa.Table:
     (accepted, modified, rejected); ``outcome`` at least one of ``escalated``, ``csat``,
     ``resolution_hours`` or ``label``; ``expert`` a ``label``. A ``feedback_id`` is derived from
     the content when not given, so the same event sent twice is stored once.
+
+    ``ts`` is left null where the record gave no ``timestamp``: the store stamps it with the
+    time of the write, and a retry of the same event (at a later time) is still the same event.
+    The schema's metadata ``rows_in`` is the number of records received.
     """
     rows = [data] if isinstance(data, Mapping) else _to_table(data).to_pylist()
     errors: list[RowError] = []
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    now = datetime.now(UTC).replace(tzinfo=None)
     for i, raw in enumerate(rows):
         pid = raw.get("prediction_id")
         problems = _feedback_problems(raw, model)
@@ -463,8 +485,6 @@ def normalise_feedback(data: Any, model: ModelConfig) -> pa.Table:
             content["model"] = model.name
             digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
             rec["feedback_id"] = "fb-" + digest[:32]
-        if rec["ts"] is None:
-            rec["ts"] = now
         fid = str(rec["feedback_id"])
         rec["feedback_id"] = fid
         if fid in seen:
@@ -480,7 +500,7 @@ def normalise_feedback(data: Any, model: ModelConfig) -> pa.Table:
         ("ts", pa.timestamp("us")), ("label", pa.string()), ("rating", pa.float64()),
         ("action", pa.string()), ("escalated", pa.bool_()), ("csat", pa.float64()),
         ("resolution_hours", pa.float64()), ("reviewer", pa.string()), ("comment", pa.string()),
-    ])
+    ], metadata={b"rows_in": str(len(rows)).encode()})
     return pa.Table.from_pylist(out, schema=schema)
 
 
@@ -500,7 +520,7 @@ def _feedback_problems(raw: Mapping[str, Any], model: ModelConfig) -> list[tuple
         v = raw.get(k)
         if v is None:
             continue
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not math.isfinite(v):
             problems.append((k, f"expected a finite number, got {v!r}"))
         elif low is not None and v < low:
             problems.append((k, f"expected a number >= {low:g}, got {v!r}"))

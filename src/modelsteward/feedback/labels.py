@@ -34,11 +34,11 @@ def resolved_labels_sql(model: ModelConfig) -> tuple[str, list[Any]]:
                                           THEN p.prediction END) AS label,
                    f.kind AS source,
                    CASE f.kind {rank_cases} END AS rank,
-                   f.ts
+                   f.ts, f.ingested_at, f.feedback_id
             FROM feedback f JOIN {table} p USING (prediction_id)
             WHERE f.model = ?
         )
         WHERE label IS NOT NULL AND rank IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY prediction_id ORDER BY rank, ts DESC) = 1
+        QUALIFY row_number() OVER (PARTITION BY prediction_id ORDER BY rank, ts DESC, ingested_at DESC, feedback_id DESC) = 1
     """
     return sql, [model.ground_truth.implicit_accept_confirms, *params, model.name]

@@ -31,7 +31,7 @@ from modelsteward.records import feature_column, prediction_schema
 
 __all__ = ["DuckDBStore", "quote_ident"]
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")  # used with fullmatch: `$` would let "x\n" through
 _ARROW_TO_SQL = {pa.string(): "VARCHAR", pa.float64(): "DOUBLE", pa.timestamp("us"): "TIMESTAMP"}
 
 
@@ -41,7 +41,7 @@ def quote_ident(name: str) -> str:
     >>> quote_ident("predictions__tickets")
     '"predictions__tickets"'
     """
-    if not _IDENT.match(name):
+    if not isinstance(name, str) or not _IDENT.fullmatch(name):
         raise StoreError(f"invalid SQL identifier {name!r}")
     return f'"{name}"'
 
@@ -159,6 +159,13 @@ class DuckDBStore:
         """
         config_json = model.model_dump_json(by_alias=True)
         with self.transaction() as con:
+            twins = [r[0] for r in con.execute("SELECT name FROM models WHERE name <> ?", [model.name]).fetchall()
+                     if self.predictions_table(r[0]) == self.predictions_table(model.name)]
+            if twins:
+                raise StoreError(
+                    f"model {model.name!r} would share its tables with model {twins[0]!r} already in this store",
+                    hint="model names that differ only in '-' against '_' name the same tables; rename one",
+                )
             known = {r[0]: r[1] for r in con.execute("SELECT feature, type FROM model_columns WHERE model = ?", [model.name]).fetchall()}
             for f in model.features:
                 if f.name in known and known[f.name] != f.type:
@@ -235,13 +242,21 @@ class DuckDBStore:
             finally:
                 con.unregister("_staged_predictions")
         inserted = int(after - before)
-        return inserted, rows.num_rows - inserted
+        return inserted, _rows_in(rows) - inserted
 
     def insert_feedback(self, model: ModelConfig, rows: pa.Table) -> tuple[int, int]:
-        """Insert validated feedback; returns (inserted, already present)."""
+        """Insert validated feedback; returns (inserted, already present).
+
+        A row without ``ts`` is stamped with the time of the write; when its id is already
+        stored, the stored time stands (a retry of the same event is not a different event).
+        """
         names = rows.schema.names
-        differs = " OR ".join(f"s.{quote_ident(c)} IS DISTINCT FROM f.{quote_ident(c)}" for c in names if c != "feedback_id")
+        differs = " OR ".join(
+            ("(s.ts IS NOT NULL AND s.ts IS DISTINCT FROM f.ts)" if c == "ts" else f"s.{quote_ident(c)} IS DISTINCT FROM f.{quote_ident(c)}")
+            for c in names if c != "feedback_id"
+        )
         col_list = ", ".join(quote_ident(c) for c in names)
+        select_list = ", ".join("coalesce(ts, ?::TIMESTAMP)" if c == "ts" else quote_ident(c) for c in names)
         with self.transaction() as con:
             con.register("_staged_feedback", rows)
             try:
@@ -257,16 +272,24 @@ class DuckDBStore:
                         hint="a feedback id names one event; nothing from this batch was written",
                     )
                 before = con.execute("SELECT count(*) FROM feedback").fetchall()[0][0]
+                now = _now()
+                params: list[Any] = [model.name] + ([now] if "ts" in names else []) + [now]
                 con.execute(
-                    f"INSERT INTO feedback (model, {col_list}, ingested_at) SELECT ?, {col_list}, ? FROM _staged_feedback "
+                    f"INSERT INTO feedback (model, {col_list}, ingested_at) SELECT ?, {select_list}, ? FROM _staged_feedback "
                     "ON CONFLICT DO NOTHING",
-                    [model.name, _now()],
+                    params,
                 ).fetchall()
                 after = con.execute("SELECT count(*) FROM feedback").fetchall()[0][0]
             finally:
                 con.unregister("_staged_feedback")
         inserted = int(after - before)
-        return inserted, rows.num_rows - inserted
+        return inserted, _rows_in(rows) - inserted
 
     def count_predictions(self, model: str) -> int:
         return int(self.query(f"SELECT count(*) FROM {self.predictions_table(model)}")[0][0])
+
+
+def _rows_in(rows: pa.Table) -> int:
+    """Rows the caller sent: copies collapsed during validation count as duplicates too."""
+    given = (rows.schema.metadata or {}).get(b"rows_in")
+    return max(int(given), rows.num_rows) if given else rows.num_rows

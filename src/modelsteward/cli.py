@@ -1,0 +1,369 @@
+"""``steward``: a thin command line over the library.
+
+Each command parses its options, calls the library, and prints (a table for people, one JSON
+document with ``--json`` for scripts). Library errors become a clean message with a hint and
+exit code 2; ``steward check`` exits 1 when an alert at or above ``--fail-on`` fires.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from modelsteward.config import SEVERITIES, SEVERITY_RANK, load_config
+from modelsteward.errors import BatchRejected, StewardError
+
+__all__ = ["main"]
+
+out = Console()
+err = Console(stderr=True)
+CONFIG_HELP = "steward.yaml to use (default: ./steward.yaml, or $STEWARD_CONFIG)."
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    return str(obj)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, default=_default, indent=2, allow_nan=False) if not isinstance(data, str) else data)
+
+
+def _fail(exc: StewardError, as_json: bool) -> None:
+    if as_json:
+        _print_json({"ok": False, **exc.to_dict()})
+    else:
+        err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False, soft_wrap=True)
+        if isinstance(exc, BatchRejected) and len(exc.rows) > 5:
+            for row in exc.rows[5:50]:
+                err.print(f"  {row}", markup=False, highlight=False)
+            if len(exc.rows) > 50:
+                err.print(f"  … and {len(exc.rows) - 50} more (use --json for all)", markup=False)
+        if exc.hint:
+            err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+    sys.exit(2)
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into a message and exit code 2."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except StewardError as exc:
+            _fail(exc, bool(kwargs.get("as_json")))
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _monitor(config: str, store: str | None):
+    from modelsteward.monitor import Monitor
+
+    return Monitor(config, store=store)
+
+
+config_option = click.option("-c", "--config", default="steward.yaml", envvar="STEWARD_CONFIG", show_default=True, help=CONFIG_HELP)
+store_option = click.option("--store", default=None, help="Store path, overriding the configuration's `store`.")
+model_option = click.option("-m", "--model", default=None, help="Model name (needed when the configuration has several).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="modelsteward")
+def main() -> None:
+    """modelsteward: keep AI models working well after they ship."""
+
+
+@main.command()
+@click.argument("path", default="steward.yaml", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str, force: bool) -> None:
+    """Write a commented example steward.yaml (the course lab's model)."""
+    target = Path(path)
+    if target.exists() and not force:
+        err.print(f"[red]error:[/] {target} exists; use --force to overwrite it")
+        sys.exit(2)
+    text = (resources.files("modelsteward") / "templates" / "steward.yaml").read_text(encoding="utf-8")
+    target.write_text(text, encoding="utf-8")
+    out.print(f"wrote {target}. Next: edit the model and features, then run [bold]steward validate -c {target}[/]")
+
+
+@main.command()
+@config_option
+@json_option
+@handle_errors
+def validate(config: str, as_json: bool) -> None:
+    """Check a steward.yaml and summarise what it declares."""
+    cfg = load_config(config)
+    summary = [{"model": m.name, "task": m.task, "labels": m.labels, "window": m.window,
+                "features": {f.name: f.type for f in m.features}, "alert_rules": len(m.alerts),
+                "reference": m.reference.model_dump(exclude_none=True) if m.reference else None} for m in cfg.models]
+    if as_json:
+        _print_json({"ok": True, "config": config, "store": cfg.store, "models": summary})
+        return
+    out.print(f"[green]✓[/] {config} is valid (store: {cfg.store})")
+    for m in summary:
+        out.print(f"  {m['model']}: {m['task']} over {', '.join(m['labels'])}; window {m['window']}; "
+                  f"{len(m['features'])} feature(s); {m['alert_rules']} alert rule(s)", highlight=False)
+
+
+def _read_batches(path: Path, batch_size: int) -> tuple[int, Iterator[Any]]:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if path.suffix.lower() in (".parquet", ".pq"):
+        pf = pq.ParquetFile(path)
+        return pf.metadata.num_rows, (b for b in pf.iter_batches(batch_size=batch_size))
+    if path.suffix.lower() in (".csv", ".tsv"):
+        opts = pacsv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        with path.open("rb") as fh:
+            total = max(sum(1 for _ in fh) - 1, 0)
+        reader = pacsv.open_csv(path, parse_options=opts, read_options=pacsv.ReadOptions(block_size=1 << 22))
+        return total, iter(reader)
+    raise StewardError(f"{path}: expected a .csv, .tsv or .parquet file", hint="convert the file, or pass data through the SDK")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=True)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@config_option
+@store_option
+@model_option
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD", help="Map a file column to a field or feature (repeatable).")
+@click.option("--attribute", "attributes", multiple=True, metavar="COLUMN", help="Store a column as a prediction attribute (repeatable).")
+@click.option("--feedback", is_flag=True, help="The file holds feedback events, not predictions.")
+@click.option("--batch-size", default=100_000, show_default=True, help="Rows per write.")
+@json_option
+@handle_errors
+def ingest(path: Path, config: str, store: str | None, model: str | None, mapping: tuple[str, ...], attributes: tuple[str, ...],
+           feedback: bool, batch_size: int, as_json: bool) -> None:
+    """Log predictions (or feedback) from a CSV or Parquet file.
+
+    The whole file is validated before anything is written, and every invalid row is
+    reported. Writes are idempotent by id, so an interrupted ingest can simply be run again.
+    """
+    from modelsteward.records import normalise_feedback, normalise_predictions
+
+    columns = {}
+    for item in mapping:
+        if "=" not in item:
+            raise StewardError(f"--map {item!r}: expected COLUMN=FIELD", hint="for example --map ts=timestamp")
+        src, dst = item.split("=", 1)
+        columns[src.strip()] = dst.strip()
+    with _monitor(config, store) as mon:
+        cfg = mon.model(model)
+        total, batches = _read_batches(path, batch_size)
+        validated = []
+        errors = []
+        seen = 0
+        with _progress() as bar:
+            task = bar.add_task(f"validating {path.name}", total=total or None)
+            for batch in batches:
+                import pyarrow as pa
+
+                table = pa.Table.from_batches([batch])
+                if columns:
+                    table = table.rename_columns([columns.get(c, c) for c in table.column_names])
+                try:
+                    rows = normalise_feedback(table, cfg) if feedback else normalise_predictions(table, cfg, attribute_columns=attributes)
+                    validated.append(rows)
+                except BatchRejected as exc:
+                    from dataclasses import replace
+
+                    errors.extend(replace(r, index=None if r.index is None else r.index + seen) for r in exc.rows)
+                seen += table.num_rows
+                bar.update(task, advance=table.num_rows)
+        if errors:
+            raise BatchRejected(errors, total=seen)
+        inserted = duplicates = 0
+        with _progress() as bar:
+            task = bar.add_task(f"writing {path.name}", total=seen)
+            for rows in validated:
+                n_new, n_dup = (mon.store.insert_feedback(cfg, rows) if feedback else mon.store.insert_predictions(cfg, rows))
+                inserted += n_new
+                duplicates += n_dup
+                bar.update(task, advance=rows.num_rows)
+    result = {"ok": True, "file": str(path), "model": cfg.name, "kind": "feedback" if feedback else "predictions",
+              "rows": seen, "inserted": inserted, "duplicates": duplicates}
+    if as_json:
+        _print_json(result)
+    else:
+        out.print(f"[green]✓[/] {seen:,} rows read from {path.name}: {inserted:,} new, {duplicates:,} already stored", highlight=False)
+
+
+@main.command()
+@config_option
+@store_option
+@model_option
+@click.option("--until", type=click.DateTime(), default=None, help="Evaluate windows that ended by this time (default: now, UTC).")
+@click.option("--all", "everything", is_flag=True, help="Recompute every ended window, not only new or changed ones.")
+@click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]), default="high", show_default=True,
+              help="Exit with code 1 when an alert of this severity or worse fires.")
+@json_option
+@handle_errors
+def check(config: str, store: str | None, model: str | None, until: datetime | None, everything: bool, fail_on: str, as_json: bool) -> None:
+    """Evaluate due windows and alert rules (for cron and CI)."""
+    with _monitor(config, store) as mon:
+        names = [model] if model else [m.name for m in mon.config.models]
+        reports = [mon.check(name, until=until, everything=everything) for name in names]
+    fired = [a for r in reports for a in r.new_alerts]
+    failing = fail_on != "never" and any(SEVERITY_RANK[a["severity"]] >= SEVERITY_RANK[fail_on] for a in fired)
+    if as_json:
+        _print_json({"ok": not failing, "models": [{"model": r.model, "windows": r.windows, "new_alerts": r.new_alerts} for r in reports]})
+    else:
+        for r in reports:
+            out.print(f"{r.model}: {len(r.windows)} window(s) evaluated, {len(r.new_alerts)} new alert(s)", highlight=False)
+            for a in r.new_alerts:
+                out.print(f"  [{_sev_style(a['severity'])}]{a['severity'].upper():8}[/] {a['window_start']:%Y-%m-%d %H:%M}  {a['message']}",
+                          highlight=False)
+    if failing:
+        sys.exit(1)
+
+
+def _sev_style(severity: str) -> str:
+    return {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}.get(severity, "white")
+
+
+@main.command()
+@config_option
+@store_option
+@model_option
+@click.option("--last", default=12, show_default=True, help="How many recent windows to show.")
+@json_option
+@handle_errors
+def metrics(config: str, store: str | None, model: str | None, last: int, as_json: bool) -> None:
+    """Show window metrics (computed by `steward check`)."""
+    with _monitor(config, store) as mon:
+        history = mon.metric_history(model)[-last:]
+    if as_json:
+        _print_json([{"window_start": ws, "window_end": we, "metrics": m} for ws, we, m in history])
+        return
+    table = Table(title="Window metrics")
+    cols = [("volume", "{:,.0f}"), ("accuracy", "{:.1%}"), ("f1_macro", "{:.1%}"), ("label_coverage", "{:.0%}"),
+            ("mean_confidence", "{:.3f}"), ("low_confidence_rate", "{:.1%}"), ("latency_p95", "{:.0f}"),
+            ("error_rate", "{:.2%}"), ("drift.features_drifted", "{:.0f}")]
+    table.add_column("window")
+    for c, _ in cols:
+        table.add_column(c.replace("drift.features_drifted", "drifted"), justify="right")
+    for ws, _, m in history:
+        table.add_row(f"{ws:%Y-%m-%d %H:%M}", *[("—" if m.get(c) is None else f.format(m[c])) for c, f in cols])
+    out.print(table)
+    if not history:
+        out.print("no windows yet: log predictions, then run [bold]steward check[/]")
+
+
+@main.command()
+@config_option
+@store_option
+@model_option
+@click.option("--window", "window_start", type=click.DateTime(), default=None, help="Window start (default: the latest window).")
+@click.option("--all-tests", is_flag=True, help="Show each test, not only the verdicts.")
+@json_option
+@handle_errors
+def drift(config: str, store: str | None, model: str | None, window_start: datetime | None, all_tests: bool, as_json: bool) -> None:
+    """Show drift test results of a window against the reference."""
+    with _monitor(config, store) as mon:
+        rows = mon.drift(model, window_start=window_start)
+    if window_start is None and rows:
+        latest = max(r["window_start"] for r in rows)
+        rows = [r for r in rows if r["window_start"] == latest]
+    if not all_tests and not as_json:
+        rows = [r for r in rows if r["test"] == "verdict"]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title=f"Drift, window {rows[0]['window_start']:%Y-%m-%d %H:%M}" if rows else "Drift")
+    for c in ("subject", "test", "status", "reading"):
+        table.add_column(c)
+    for r in rows:
+        style = {"drift": "red", "small_change": "yellow", "not_enough_data": "dim"}.get(r["status"], "")
+        table.add_row(r["subject"], r["test"], f"[{style}]{r['status']}[/]" if style else r["status"], r["reading"])
+    out.print(table)
+
+
+@main.command()
+@config_option
+@store_option
+@model_option
+@click.option("--severity", type=click.Choice(SEVERITIES), default="info", help="Show this severity and worse.")
+@json_option
+@handle_errors
+def alerts(config: str, store: str | None, model: str | None, severity: str, as_json: bool) -> None:
+    """List fired alerts, by window then severity."""
+    with _monitor(config, store) as mon:
+        rows = mon.alerts(model, min_severity=severity)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title="Fired alerts")
+    for c in ("window", "severity", "rule", "what fired", "owner", "SLA", "action"):
+        table.add_column(c)
+    for a in rows:
+        table.add_row(f"{a['window_start']:%Y-%m-%d %H:%M}", f"[{_sev_style(a['severity'])}]{a['severity']}[/]", a["rule"],
+                      a["message"], a["owner"] or "", a["response_sla"] or "", a["action"] or "")
+    out.print(table)
+    if not rows:
+        out.print("no alerts")
+
+
+@main.command()
+@config_option
+@store_option
+@model_option
+@click.option("-o", "--out", "out_path", default="steward-report.html", show_default=True, help="Where to write the report.")
+@handle_errors
+def report(config: str, store: str | None, model: str | None, out_path: str) -> None:
+    """Write a self-contained HTML monitoring report."""
+    from modelsteward.report.html import write_report
+    from modelsteward.report.model_report import model_sections
+
+    with _monitor(config, store) as mon:
+        cfg = mon.model(model)
+        profile = mon.reference(cfg.name)
+        sections = model_sections(cfg, mon.metric_history(cfg.name), profile.baselines if profile else {},
+                                  mon.drift(cfg.name), mon.alerts(cfg.name))
+    path = write_report(out_path, title=f"{cfg.name}: monitoring report", subtitle=None, sections=sections)
+    out.print(f"report written to {path}")
+
+
+@main.command()
+@click.option("--dir", "folder", default="steward-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the demo's steward.yaml, training data, store and report.")
+@json_option
+@handle_errors
+def demo(folder: str, as_json: bool) -> None:
+    """Run the course lab through modelsteward and explain what it finds."""
+    from modelsteward.demo import run_demo
+
+    with err.status("running the lab scenario…") if not as_json else nullcontext():
+        result = run_demo(folder, progress=None if as_json else (lambda msg: err.print(f"  {msg}", highlight=False)))
+    if as_json:
+        from dataclasses import asdict
+
+        _print_json(asdict(result))
+        return
+    from modelsteward.demo_output import print_demo
+
+    print_demo(out, result)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,97 @@
+"""The configuration reference, generated from the schema in :mod:`modelsteward.config`.
+
+``docs/configuration.md`` is this module's output (``python -m modelsteward.config_docs``); a
+test fails when the two differ or when a setting has no description.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from modelsteward.config import (
+    AlertRule,
+    BandCondition,
+    ChangeCondition,
+    DriftSettings,
+    Feature,
+    GroundTruthSettings,
+    ModelConfig,
+    Reference,
+    StewardConfig,
+    ThresholdCondition,
+)
+
+__all__ = ["SECTIONS", "configuration_reference", "undocumented_settings"]
+
+SECTIONS: list[tuple[str, type[BaseModel]]] = [
+    ("Top level", StewardConfig),
+    ("`models[]`", ModelConfig),
+    ("`models[].features[]`", Feature),
+    ("`models[].reference`", Reference),
+    ("`models[].ground_truth`", GroundTruthSettings),
+    ("`models[].drift`", DriftSettings),
+    ("`models[].alerts[]`", AlertRule),
+    ("`models[].alerts[].condition` — `kind: below` or `kind: above`", ThresholdCondition),
+    ("`models[].alerts[].condition` — `kind: change`", ChangeCondition),
+    ("`models[].alerts[].condition` — `kind: outside_band`", BandCondition),
+]
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in args)
+    if origin in (typing.Union, types.UnionType) and all(isinstance(a, type) and issubclass(a, BaseModel) for a in args):
+        return "mapping (one of the condition kinds below)"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args if a is not type(None)) + (" (optional)" if type(None) in args else "")
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin in (list, dict):
+        return f"{origin.__name__} of " + ", ".join(_type_name(a) for a in args)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "mapping"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _default(info: FieldInfo) -> str:
+    if info.is_required():
+        return "required"
+    if info.default_factory is not None:
+        value = info.default_factory()  # type: ignore[call-arg]
+        return "see below" if isinstance(value, BaseModel) else f"`{value!r}`"
+    return f"`{info.default!r}`"
+
+
+def undocumented_settings() -> list[str]:
+    """Settings declared without a description (should be none)."""
+    return [f"{model.__name__}.{name}" for _, model in SECTIONS for name, info in model.model_fields.items() if not info.description]
+
+
+def configuration_reference() -> str:
+    lines = [
+        "# Configuration reference (`steward.yaml`)",
+        "",
+        "Generated from the schema in `src/modelsteward/config.py` by `python -m modelsteward.config_docs`;",
+        "do not edit by hand. `steward init` writes a commented example; `steward validate` checks a file.",
+        "",
+    ]
+    for title, model in SECTIONS:
+        lines += [f"## {title}", "", (model.__doc__ or "").strip().splitlines()[0], "",
+                  "| setting | type | default | description |", "|---|---|---|---|"]
+        for name, info in model.model_fields.items():
+            key = info.alias or name
+            lines.append(f"| `{key}` | {_type_name(info.annotation)} | {_default(info)} | {info.description or ''} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.stdout.write(configuration_reference())

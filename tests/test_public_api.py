@@ -1,0 +1,25 @@
+"""The package has one public door: ``modelsteward.__all__`` is exactly the intended names."""
+
+import modelsteward
+
+INTENDED = {
+    "AlertRule", "BatchRejected", "CheckReport", "ConfigError", "ConflictError", "DriftResult", "DuckDBStore",
+    "Evaluation", "Feature", "IngestResult", "InsufficientDataError", "ModelConfig", "Monitor", "NotFoundError",
+    "RowError", "StewardConfig", "StewardError", "StoreError", "ValidationError", "__version__", "load_config",
+}
+
+
+def test_all_is_the_intended_public_api():
+    assert set(modelsteward.__all__) == INTENDED
+
+
+def test_all_is_sorted_and_importable():
+    assert list(modelsteward.__all__) == sorted(modelsteward.__all__)
+    for name in modelsteward.__all__:
+        assert hasattr(modelsteward, name), name
+
+
+def test_every_error_is_a_steward_error():
+    for name in ("BatchRejected", "ConfigError", "ConflictError", "InsufficientDataError", "NotFoundError",
+                 "StoreError", "ValidationError"):
+        assert issubclass(getattr(modelsteward, name), modelsteward.StewardError)
