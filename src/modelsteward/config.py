@@ -270,17 +270,21 @@ class ModelConfig(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ModelConfig:
         if len(set(self.labels)) != len(self.labels):
-            raise ValueError("`labels` must not repeat")
+            raise ValueError("labels: `labels` must not repeat")
         if self.task == "binary" and len(self.labels) != 2:
-            raise ValueError("a binary task needs exactly 2 labels")
+            raise ValueError(f"labels: a binary task needs exactly 2 labels, got {len(self.labels)}")
         if self.positive_label is not None and self.positive_label not in self.labels:
-            raise ValueError(f"`positive_label` {self.positive_label!r} is not in `labels`")
-        names = [f.name for f in self.features]
-        if len(set(names)) != len(names):
-            raise ValueError("feature names must be unique")
-        rules = [r.name for r in self.alerts]
-        if len(set(rules)) != len(rules):
-            raise ValueError("alert rule names must be unique")
+            raise ValueError(f"positive_label: `positive_label` {self.positive_label!r} is not in `labels`")
+        seen: set[str] = set()
+        for i, f in enumerate(self.features):
+            if f.name in seen:
+                raise ValueError(f"features[{i}].name: feature names must be unique; {f.name!r} is given twice")
+            seen.add(f.name)
+        seen = set()
+        for i, r in enumerate(self.alerts):
+            if r.name in seen:
+                raise ValueError(f"alerts[{i}].name: alert rule names must be unique; {r.name!r} is given twice")
+            seen.add(r.name)
         kinds = {f.name: f.type for f in self.features}
         for i, rule in enumerate(self.alerts):
             problem = check_metric_name(rule.metric, self.labels, kinds)
@@ -347,7 +351,8 @@ def _key_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-_NESTED_PATH = re.compile(r"^((?:alerts|features|models)\[\d+\]\.\w+): (.*)$", re.S)
+# A model-level check names the key below it as "<path>: <problem>".
+_NESTED_PATH = re.compile(r"^((?:alerts|features|models)\[\d+\]\.\w+|labels|positive_label): (.*)$", re.S)
 
 
 def config_error_from_pydantic(exc: PydanticValidationError, file: str | None) -> ConfigError:

@@ -1,0 +1,108 @@
+"""Shared fixtures: small model configurations and a Monitor over a DuckDB file in tmp_path.
+
+The factories build plain dicts first (so a test can change one key and validate again),
+then the pydantic objects. They are handed out as fixtures (``model_dict``, ``make_model``,
+``make_config``, ``prediction_record``) so test modules need not import this file.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelsteward.config import ModelConfig, StewardConfig
+from modelsteward.monitor import Monitor
+
+LABELS = ["urgent", "routine"]
+MULTI_LABELS = ["billing", "technical", "account"]
+
+
+def _model_dict(name: str = "tickets", **overrides: Any) -> dict[str, Any]:
+    """A small binary model: one categorical and one numeric feature, no alerts."""
+    base: dict[str, Any] = {
+        "name": name,
+        "task": "binary",
+        "labels": list(LABELS),
+        "features": [
+            {"name": "category", "type": "categorical"},
+            {"name": "length", "type": "numeric"},
+        ],
+    }
+    base.update(copy.deepcopy(overrides))
+    return base
+
+
+def _make_model(name: str = "tickets", **overrides: Any) -> ModelConfig:
+    return ModelConfig.model_validate(_model_dict(name, **overrides))
+
+
+def _make_config(*models: dict[str, Any] | ModelConfig, **top: Any) -> StewardConfig:
+    """A StewardConfig of the given models (default: one ``tickets`` model)."""
+    items = [m.model_dump(by_alias=True) if isinstance(m, ModelConfig) else m for m in models] or [_model_dict()]
+    return StewardConfig.model_validate({"models": items, **top})
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "steward.duckdb"
+
+
+@pytest.fixture
+def open_monitor(db_path: Path) -> Iterator[Callable[..., Monitor]]:
+    """``open_monitor(config=None, path=None)``: a Monitor over a DuckDB file, closed at teardown."""
+    opened: list[Monitor] = []
+
+    def _open(config: StewardConfig | None = None, path: Path | str | None = None) -> Monitor:
+        mon = Monitor(config or _make_config(), store=path or db_path)
+        opened.append(mon)
+        return mon
+
+    yield _open
+    for mon in opened:
+        try:
+            mon.close()
+        except Exception:  # already closed by the test
+            pass
+
+
+@pytest.fixture
+def monitor(open_monitor: Callable[..., Monitor]) -> Monitor:
+    """A Monitor of the default ``tickets`` model over a fresh DuckDB file."""
+    return open_monitor()
+
+
+def _prediction(pid: str, **overrides: Any) -> dict[str, Any]:
+    """A valid prediction record of the default model."""
+    rec: dict[str, Any] = {
+        "prediction_id": pid,
+        "prediction": "urgent",
+        "confidence": 0.9,
+        "latency_ms": 120.0,
+        "features": {"category": "technical", "length": 42.0},
+    }
+    rec.update(overrides)
+    return rec
+
+
+@pytest.fixture
+def model_dict() -> Callable[..., dict[str, Any]]:
+    return _model_dict
+
+
+@pytest.fixture(name="make_model")
+def make_model_fixture() -> Callable[..., ModelConfig]:
+    return _make_model
+
+
+@pytest.fixture(name="make_config")
+def make_config_fixture() -> Callable[..., StewardConfig]:
+    return _make_config
+
+
+@pytest.fixture
+def prediction_record() -> Callable[..., dict[str, Any]]:
+    return _prediction
