@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -190,16 +191,29 @@ class Monitor:
 
     # -- reference ------------------------------------------------------------------------
     def reference(self, model: str | None = None, *, rebuild: bool = False) -> ReferenceProfile | None:
-        """The stored reference profile, built on first use (or rebuilt on request)."""
+        """The stored reference profile, built on first use and rebuilt when its inputs change.
+
+        The profile records a fingerprint of what it was built from (the reference settings,
+        the features, the bin count, and the file's size and modification time); a profile
+        whose fingerprint no longer matches is rebuilt, so editing the reference takes effect
+        at the next check without recomputing it on every run.
+        """
         cfg = self.model(model)
         if cfg.reference is None:
             return None
+        fingerprint = _reference_fingerprint(cfg)
         if not rebuild:
             try:
-                return load_profile(self.store, cfg.name)
+                profile = load_profile(self.store, cfg.name)
+                if profile.source.get("fingerprint") == fingerprint:
+                    return profile
             except NotFoundError:
                 pass
-        return build_reference(self.store, cfg)
+        profile = build_reference(self.store, cfg)
+        source = {**profile.source, "fingerprint": fingerprint}
+        with self.store.transaction() as con:
+            con.execute("UPDATE reference_profiles SET source = ? WHERE model = ?", [json.dumps(source), cfg.name]).fetchall()
+        return ReferenceProfile(profile.model, source, profile.n_rows, profile.numeric, profile.categorical, profile.baselines)
 
     # -- the monitoring pass ----------------------------------------------------------------
     def due_windows(self, model: str | None = None, *, until: datetime | None = None) -> list[datetime]:
@@ -340,6 +354,25 @@ class Monitor:
             f"SELECT p.*, l.label, l.source AS label_source FROM {table} p JOIN ({labels_sql}) l USING (prediction_id) ORDER BY p.ts",
             params,
         )
+
+
+def _reference_fingerprint(cfg: ModelConfig) -> str:
+    ref = cfg.reference
+    assert ref is not None
+    parts: dict[str, Any] = {
+        "reference": ref.model_dump(mode="json"),
+        "features": [f.model_dump(mode="json") for f in cfg.features],
+        "labels": cfg.labels,
+        "bins": cfg.drift.bins,
+        "low_confidence_threshold": cfg.low_confidence_threshold,
+        "ground_truth": cfg.ground_truth.model_dump(mode="json"),
+    }
+    if ref.file:
+        path = Path(ref.file)
+        if path.exists():
+            st = path.stat()
+            parts["file"] = [st.st_size, st.st_mtime_ns]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
 def _drift_metrics(drift: list[DriftResult]) -> dict[str, float | None]:
