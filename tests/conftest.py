@@ -7,6 +7,7 @@ then the pydantic objects. They are handed out as fixtures (``model_dict``, ``ma
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,6 @@ from modelsteward.config import ModelConfig, StewardConfig
 from modelsteward.monitor import Monitor
 
 LABELS = ["urgent", "routine"]
-MULTI_LABELS = ["billing", "technical", "account"]
 
 
 def _model_dict(name: str = "tickets", **overrides: Any) -> dict[str, Any]:
@@ -63,10 +63,8 @@ def open_monitor(db_path: Path) -> Iterator[Callable[..., Monitor]]:
 
     yield _open
     for mon in opened:
-        try:
+        with contextlib.suppress(Exception):  # already closed by the test
             mon.close()
-        except Exception:  # already closed by the test
-            pass
 
 
 @pytest.fixture

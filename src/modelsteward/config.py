@@ -290,6 +290,10 @@ class ModelConfig(_Strict):
             problem = check_metric_name(rule.metric, self.labels, kinds)
             if problem:
                 raise ValueError(f"alerts[{i}].metric: {problem}")
+        for key in self.reference.baselines if self.reference is not None else {}:
+            problem = check_metric_name(key, self.labels, kinds)
+            if problem:  # a misspelt baseline would silently leave its rules without one
+                raise ValueError(f"reference.baselines: {key!r}: {problem}")
         return self
 
     @property
@@ -352,7 +356,7 @@ def _key_path(loc: tuple[Any, ...]) -> str:
 
 
 # A model-level check names the key below it as "<path>: <problem>".
-_NESTED_PATH = re.compile(r"^((?:alerts|features|models)\[\d+\]\.\w+|labels|positive_label): (.*)$", re.S)
+_NESTED_PATH = re.compile(r"^((?:alerts|features|models)\[\d+\]\.\w+|labels|positive_label|reference\.baselines): (.*)$", re.S)
 
 
 def config_error_from_pydantic(exc: PydanticValidationError, file: str | None) -> ConfigError:
@@ -376,13 +380,34 @@ def config_error_from_pydantic(exc: PydanticValidationError, file: str | None) -
     return ConfigError(msg, file=file, path=path or "(top level)")
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (YAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base`: keys written here override it
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the base class reports it
+                break
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice in the same mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: str | Path) -> StewardConfig:
     """Read and validate a ``steward.yaml``; relative paths in it are resolved against its folder."""
     path = Path(path)
     if not path.exists():
         raise ConfigError("file not found", file=str(path), hint="run `steward init` to write a commented example")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None

@@ -62,7 +62,7 @@ def two_proportion_z_test(k1: int, n1: int, k2: int, n2: int) -> float:
     """Two-sided p-value of the pooled two-proportion z-test.
 
     >>> round(two_proportion_z_test(88, 100, 78, 100), 4)
-    0.0607
+    0.0598
     """
     pooled = (k1 + k2) / (n1 + n2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))

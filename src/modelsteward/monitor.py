@@ -220,6 +220,8 @@ class Monitor:
         """Windows that have ended by ``until`` and are new or received data since last computed."""
         cfg = self.model(model)
         until = until or _now()
+        if until.tzinfo is not None:  # stored times are naive UTC
+            until = until.astimezone(UTC).replace(tzinfo=None)
         table = DuckDBStore.predictions_table(cfg.name)
         win = window_start_sql(cfg)
         length = WINDOW_LENGTH[cfg.window]
@@ -244,6 +246,8 @@ class Monitor:
         """
         cfg = self.model(model)
         until = until or _now()
+        if until.tzinfo is not None:  # stored times are naive UTC
+            until = until.astimezone(UTC).replace(tzinfo=None)
         profile = self.reference(cfg.name)
         due = self.due_windows(cfg.name, until=until)
         if everything:
@@ -253,15 +257,18 @@ class Monitor:
         report = CheckReport(cfg.name, due)
         length = WINDOW_LENGTH[cfg.window]
         for start in due:
+            # Stamped before reading: data that arrives while the window is computed leaves it due.
+            computed_at = _now()
             metrics = compute_window_metrics(self.store, cfg, start, start + length, profile=profile).get(start, {})
             drift = window_drift(self.store, cfg, profile, start, start + length) if profile is not None else []
             metrics.update(_drift_metrics(drift))
-            self._save_window(cfg, start, start + length, metrics, drift)
+            self._save_window(cfg, start, start + length, metrics, drift, computed_at=computed_at)
         report.evaluations, report.new_alerts = self._evaluate_rules(cfg, profile)
         return report
 
-    def _save_window(self, cfg: ModelConfig, start: datetime, end: datetime, metrics: Mapping[str, float | None], drift: list[DriftResult]) -> None:
-        now = _now()
+    def _save_window(self, cfg: ModelConfig, start: datetime, end: datetime, metrics: Mapping[str, float | None],
+                     drift: list[DriftResult], *, computed_at: datetime | None = None) -> None:
+        now = computed_at or _now()
         with self.store.transaction() as con:
             con.execute("DELETE FROM window_metrics WHERE model = ? AND window_start = ?", [cfg.name, start]).fetchall()
             con.executemany("INSERT INTO window_metrics VALUES (?, ?, ?, ?, ?, ?)",
@@ -319,12 +326,21 @@ class Monitor:
         return [(ws, we, m) for ws, (we, m) in sorted(out.items())]
 
     def metrics(self, model: str | None = None, *, start: datetime | None = None, end: datetime | None = None) -> pa.Table:
-        """Window metrics as a table: one row per window, one column per metric."""
-        rows = []
-        for ws, we, m in self.metric_history(model):
-            if (start is None or ws >= start) and (end is None or ws < end):
-                rows.append({"window_start": ws, "window_end": we, **m})
-        return pa.Table.from_pylist(rows)
+        """Window metrics as a table: one row per window, one column per metric.
+
+        Every metric any of the windows has is a column (null where a window lacks it): a
+        metric may be missing from the first window (no labels yet, no errors of a type).
+        """
+        history = [(ws, we, m) for ws, we, m in self.metric_history(model)
+                   if (start is None or ws >= start) and (end is None or ws < end)]
+        names = sorted({k for _, _, m in history for k in m})
+        columns: dict[str, pa.Array] = {
+            "window_start": pa.array([ws for ws, _, _ in history], pa.timestamp("us")),
+            "window_end": pa.array([we for _, we, _ in history], pa.timestamp("us")),
+        }
+        for name in names:
+            columns[name] = pa.array([m.get(name) for _, _, m in history], pa.float64())
+        return pa.table(columns)
 
     def drift(self, model: str | None = None, *, window_start: datetime | None = None) -> list[dict[str, Any]]:
         """Stored drift results, of one window or of all."""

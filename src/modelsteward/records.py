@@ -17,6 +17,12 @@ Rules, in brief:
 - A missing feature value (absent key or column, null, NaN) is not an error: it is stored as
   NULL and counted in the window's missing-value rate. Infinite numeric values are errors.
 - Unknown fields are errors: they are almost always a misspelt feature or a mapping mistake.
+  Each row that carries a value for one is reported.
+- Types are checked value by value, never coerced: a boolean is not a number, and a fractional
+  number is not text, even where the rest of the column is right (``[0.9, True]`` is an error
+  on the second row, not a confidence of 1.0). Numeric text (``"0.9"``) is read as a number.
+- Each problem is reported once per row and field; copies of a row collapsed in a batch are
+  counted as duplicates by the store (schema metadata ``rows_in``).
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ import json
 import math
 import numbers
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,41 +95,92 @@ def prediction_schema(model: ModelConfig) -> pa.Schema:
 @dataclass
 class _Batch:
     n: int
-    ids: np.ndarray
+    ids: np.ndarray | pa.Array  # the record ids, read only for the rows reported
     errors: list[RowError]
+    seen: set[tuple[int | None, str | None]] = dataclass_field(default_factory=set)
 
-    def add(self, mask: np.ndarray, field: str, problem: str | Sequence[str]) -> None:
+    def report(self, i: int | None, field: str | None, problem: str) -> None:
+        """Record one problem; a row's field is reported once (its first problem is the one that counts)."""
+        if i is not None and (i, field) in self.seen:
+            return
+        self.seen.add((i, field))
+        rid = None if i is None else self.ids[i]
+        if isinstance(rid, pa.Scalar):
+            rid = rid.as_py()
+        self.errors.append(RowError(i, _text(rid), field, problem))
+
+    def add(self, mask: np.ndarray, field: str, problem: str | Sequence[str] | Callable[[int], str]) -> None:
+        """Report each row of ``mask``; ``problem`` is a text, a text per row, or made for the row (only when it is needed)."""
         for i in np.flatnonzero(mask)[:MAX_REPORTED_ROWS]:
-            text = problem if isinstance(problem, str) else problem[i]
-            self.errors.append(RowError(int(i), _text(self.ids[i]), field, text))
+            i = int(i)
+            self.report(i, field, problem if isinstance(problem, str) else problem(i) if callable(problem) else problem[i])
 
 
 def _text(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def _to_table(data: Any) -> pa.Table:
+# What a field expects, for values that arrive as Python objects (a list of dicts): each value is
+# checked on its own, so a column that mixes types (0.9, True, "high") cannot be coerced silently.
+_KindOf = Callable[[str], str | None]
+
+
+def _to_table(data: Any, kind_of: _KindOf | None = None) -> tuple[pa.Table, list[tuple[int, str, str]]]:
+    """The input as an Arrow table, and the ``(index, field, problem)`` found converting dicts."""
     if isinstance(data, pa.Table):
-        return data
+        return data, []
     if isinstance(data, pa.RecordBatch):
-        return pa.Table.from_batches([data])
+        return pa.Table.from_batches([data]), []
     if hasattr(data, "to_arrow") and not isinstance(data, (list, tuple)):  # polars, duckdb relations
-        return data.to_arrow()
+        return data.to_arrow(), []
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover - pandas is a dependency
         pd = None
     if pd is not None and isinstance(data, pd.DataFrame):
-        return pa.Table.from_pandas(data, preserve_index=False)
-    if isinstance(data, Iterable):
+        kind_of = kind_of or (lambda name: None)
+        # An object column of a typed field may mix types (0.9 next to True), which Arrow would coerce.
+        mixed = any(pd.api.types.is_object_dtype(dtype) and kind_of(str(name)) for name, dtype in data.dtypes.items())
+        if not mixed:
+            try:
+                return pa.Table.from_pandas(data, preserve_index=False), []
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                pass
+        return _frame_to_table(data, kind_of, pd)
+    if isinstance(data, Iterable) and not isinstance(data, (str, bytes, Mapping)):
         rows = list(data)
         if not all(isinstance(r, Mapping) for r in rows):
             raise ValidationError([RowError(None, None, None, "expected a table or a list of dicts")])
-        return _rows_to_table(rows)
+        return _rows_to_table(rows, kind_of or (lambda name: None))
     raise ValidationError([RowError(None, None, None, f"expected a table or a list of dicts, got {type(data).__name__}")])
 
 
-def _rows_to_table(rows: list[Mapping[str, Any]]) -> pa.Table:
+def _frame_to_table(frame: Any, kind_of: _KindOf, pd: Any) -> tuple[pa.Table, list[tuple[int, str, str]]]:
+    """A DataFrame whose object columns mix types: those columns are read value by value."""
+    names, arrays = [], []
+    problems: list[tuple[int, str, str]] = []
+    for pos, name in enumerate(frame.columns):
+        series = frame.iloc[:, pos]
+        names.append(str(name))
+        if not (pd.api.types.is_object_dtype(series.dtype) and kind_of(str(name))):
+            try:
+                arrays.append(pa.array(series, from_pandas=True))
+                continue
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                pass
+        values = [None if v is None or (not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v)) else v
+                  for v in series.tolist()]
+        kind = kind_of(str(name))
+        if kind == "number":
+            arrays.append(_python_numbers(values, str(name), problems))
+        elif kind == "text":
+            arrays.append(_python_texts(values, str(name), problems))
+        else:
+            arrays.append(_python_column(values))
+    return pa.table(arrays, names=names), problems
+
+
+def _rows_to_table(rows: list[Mapping[str, Any]], kind_of: _KindOf) -> tuple[pa.Table, list[tuple[int, str, str]]]:
     """Columns from dicts; nested ``features`` dicts are flattened into feature columns."""
     columns: dict[str, list[Any]] = {}
     for i, row in enumerate(rows):
@@ -140,15 +198,70 @@ def _rows_to_table(rows: list[Mapping[str, Any]]) -> pa.Table:
                 columns[k] = [None] * i
         for k, col in columns.items():
             col.append(flat.get(k))
-    return pa.table({k: _python_column(v) for k, v in columns.items()})
+    problems: list[tuple[int, str, str]] = []
+    arrays = {}
+    for k, values in columns.items():
+        kind = kind_of(k)
+        if kind == "number":
+            arrays[k] = _python_numbers(values, k, problems)
+        elif kind == "text":
+            arrays[k] = _python_texts(values, k, problems)
+        else:
+            arrays[k] = _python_column(values)
+    return pa.table(arrays), problems
+
+
+def _type_name(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "a boolean"
+    if isinstance(v, numbers.Number):
+        return "a number"
+    return type(v).__name__
+
+
+def _python_numbers(values: list[Any], field: str, problems: list[tuple[int, str, str]]) -> pa.Array:
+    out: list[float | None] = []
+    for i, v in enumerate(values):
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, str)):
+                raise TypeError
+            out.append(float(v))
+        except (TypeError, ValueError, OverflowError):
+            what = "a boolean" if isinstance(v, (bool, np.bool_)) else repr(v) if isinstance(v, str) else _type_name(v)
+            problems.append((i, field, f"expected a number, got {what}"[:200]))
+            out.append(None)
+    return pa.array(out, type=pa.float64())
+
+
+def _python_texts(values: list[Any], field: str, problems: list[tuple[int, str, str]]) -> pa.Array:
+    """Text as given; whole numbers and booleans are read as text the way Arrow casts them."""
+    out: list[str | None] = []
+    for i, v in enumerate(values):
+        if v is None or isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, (bool, np.bool_)):
+            out.append("true" if v else "false")
+        elif isinstance(v, numbers.Integral):
+            out.append(str(int(v)))
+        else:
+            problems.append((i, field, f"expected text, got {_type_name(v)}"))
+            out.append(None)
+    return pa.array(out, type=pa.string())
 
 
 def _python_column(values: list[Any]) -> pa.Array:
-    if any(isinstance(v, (dict, list)) for v in values):
-        return pa.array([None if v is None else json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v for v in values], type=pa.string())
+    """A column of a field with no fixed type (probabilities, attributes, timestamps, unknown fields)."""
+    if any(isinstance(v, (Mapping, list, tuple)) for v in values):
+        return pa.array(
+            [None if v is None else v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str) for v in values],
+            type=pa.string(),
+        )
     try:
         return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
 
@@ -198,10 +311,10 @@ def _as_text(col: pa.ChunkedArray, batch: _Batch, field: str) -> pa.Array:
     return pa.nulls(len(col), pa.string())
 
 
-def _timestamps(col: pa.ChunkedArray | None, n: int, batch: _Batch, field: str) -> pa.Array:
-    now = datetime.now(UTC).replace(tzinfo=None)
+def _timestamps(col: pa.ChunkedArray | None, n: int, batch: _Batch, field: str, now: datetime) -> pa.Array:
+    """Timestamps as naive UTC; a missing one becomes ``now``."""
     if col is None:
-        return pa.array([now] * n, type=pa.timestamp("us"))
+        return pa.repeat(pa.scalar(now, pa.timestamp("us")), n)
     if pa.types.is_timestamp(col.type):
         arr = col.combine_chunks()
         if arr.type.tz is not None:
@@ -252,7 +365,11 @@ def normalise_predictions(
     >>> t.column("f_x").to_pylist(), t.column("prediction").to_pylist()
     ([1.5], ['yes'])
     """
-    table = _to_table(data)
+    kinds = {"prediction_id": "text", "prediction": "text", "model_version": "text", "error": "text", "user_id": "text",
+             "confidence": "number", "latency_ms": "number"}
+    kinds.update({f.name: "number" if f.type == "numeric" else "text" for f in model.features})
+    mapping = dict(columns or {})
+    table, converted = _to_table(data, lambda name: kinds.get(mapping.get(name, name)))
     if columns:
         table = table.rename_columns([columns.get(c, c) for c in table.column_names])
     n = table.num_rows
@@ -260,6 +377,7 @@ def normalise_predictions(
     if len(set(names)) != len(names):
         dup = sorted({c for c in names if names.count(c) > 1})
         raise ValidationError([RowError(None, None, c, "column given twice (check the column mapping)") for c in dup])
+    now = datetime.now(UTC).replace(tzinfo=None)
     feature_names = {f.name for f in model.features}
     attr_cols = set(attribute_columns)
     unknown = [c for c in names if c not in PREDICTION_FIELDS and c not in feature_names and c not in attr_cols]
@@ -270,11 +388,12 @@ def normalise_predictions(
         ids_arr = pc.if_else(blank, pa.scalar(None, pa.string()), ids_arr)
     else:
         ids_arr = pa.array([str(uuid.uuid4()) for _ in range(n)], type=pa.string())
-    ids = np.asarray(ids_arr.to_pylist(), dtype=object)
-    batch = _Batch(n, ids, list(id_batch.errors))
-    wrong_id_type = np.zeros(n, bool)
-    wrong_id_type[[e.index for e in id_batch.errors if e.index is not None]] = True
-    batch.add(ids_arr.is_null().to_numpy(zero_copy_only=False) & ~wrong_id_type, "prediction_id",
+    batch = _Batch(n, ids_arr, [])
+    for i, fname, problem in converted:  # values of the wrong type, found reading dicts
+        batch.report(i, mapping.get(fname, fname), problem)
+    for e in id_batch.errors:
+        batch.report(e.index, e.field, e.problem)
+    batch.add(ids_arr.is_null().to_numpy(zero_copy_only=False), "prediction_id",
               "missing; give every row an id (or leave out the column to have ids generated)")
     unknown_problem = (
         f"unknown field: not a prediction field ({', '.join(PREDICTION_FIELDS)}) nor a feature of {model.name!r} "
@@ -285,7 +404,7 @@ def normalise_predictions(
         if given.any():
             batch.add(given, c, unknown_problem)
         else:
-            batch.errors.append(RowError(None, None, c, unknown_problem))
+            batch.report(None, c, unknown_problem)
 
     def col(name: str) -> pa.ChunkedArray | None:
         return table.column(name) if name in names else None
@@ -297,7 +416,7 @@ def normalise_predictions(
     pred_null = pred.is_null().to_numpy(zero_copy_only=False)
     batch.add(pred_null & ~has_error, "prediction", "missing (only a row with an `error` may leave it out)")
     in_labels = pc.is_in(pred, value_set=pa.array(model.labels)).to_numpy(zero_copy_only=False)
-    batch.add(~pred_null & ~in_labels, "prediction", [f"expected one of {model.labels}, got {v!r}" for v in pred.to_pylist()])
+    batch.add(~pred_null & ~in_labels, "prediction", lambda i: f"expected one of {model.labels}, got {pred[i].as_py()!r}")
 
     if col("confidence") is not None:
         conf, conf_null, conf_nan = _float_column(col("confidence"), batch, "confidence")
@@ -306,19 +425,19 @@ def normalise_predictions(
     batch.add(conf_null & ~has_error, "confidence", "missing (only a row with an `error` may leave it out)")
     with np.errstate(invalid="ignore"):
         batch.add(np.isinf(conf) | conf_nan, "confidence", "expected a finite number in [0, 1]")
-        batch.add(np.isfinite(conf) & ((conf < 0) | (conf > 1)), "confidence", [f"expected a number in [0, 1], got {v:g}" for v in conf])
+        batch.add(np.isfinite(conf) & ((conf < 0) | (conf > 1)), "confidence", lambda i: f"expected a number in [0, 1], got {conf[i]:g}")
 
     if col("latency_ms") is not None:
         lat, _, lat_nan = _float_column(col("latency_ms"), batch, "latency_ms")
         with np.errstate(invalid="ignore"):
             batch.add(np.isinf(lat) | lat_nan, "latency_ms", "expected a finite number of milliseconds")
-            batch.add(np.isfinite(lat) & (lat < 0), "latency_ms", [f"expected a latency >= 0 ms, got {v:g}" for v in lat])
+            batch.add(np.isfinite(lat) & (lat < 0), "latency_ms", lambda i: f"expected a latency >= 0 ms, got {lat[i]:g}")
     else:
         lat = np.full(n, np.nan)
 
     out: dict[str, pa.Array] = {
         "prediction_id": ids_arr,
-        "ts": _timestamps(col("timestamp"), n, batch, "timestamp"),
+        "ts": _timestamps(col("timestamp"), n, batch, "timestamp", now),
         "model_version": _as_text(col("model_version"), batch, "model_version") if col("model_version") is not None else pa.nulls(n, pa.string()),
         "prediction": pred,
         "confidence": pa.array(conf, mask=np.isnan(conf), type=pa.float64()),
@@ -339,8 +458,10 @@ def normalise_predictions(
     if batch.errors:
         raise BatchRejected(batch.errors, total=n)
     ts_given = b"1" if col("timestamp") is not None else b"0"
+    # ``ts_default``: the time given to rows without a timestamp. The store does not hold it against
+    # an id stored earlier (a retry without a timestamp is the same prediction, sent later).
     # ``rows_in``: rows received, so copies collapsed here still count as duplicates in the store's answer.
-    meta = {b"ts_given": ts_given, b"rows_in": str(n).encode()}
+    meta = {b"ts_given": ts_given, b"ts_default": now.isoformat().encode(), b"rows_in": str(n).encode()}
     result = pa.table(out, schema=prediction_schema(model).with_metadata(meta))
     return _collapse_duplicates(result, batch)
 
@@ -366,7 +487,7 @@ def _probabilities(col: pa.ChunkedArray | None, model: ModelConfig, batch: _Batc
             v = dict(p if not isinstance(p, dict) else (p["key"], p["value"]) for p in v)
         problem = _check_probabilities(v, model.labels)
         if problem:
-            batch.errors.append(RowError(i, _text(batch.ids[i]), "probabilities", problem))
+            batch.report(i, "probabilities", problem)
             out.append(None)
         else:
             out.append(json.dumps({k: float(p) for k, p in sorted(v.items())}))
@@ -406,9 +527,9 @@ def _attributes(table: pa.Table, col: pa.ChunkedArray | None, attribute_columns:
                 v = json.loads(v)
             except json.JSONDecodeError:
                 v = None
-                batch.errors.append(RowError(i, _text(batch.ids[i]), "attributes", "expected a JSON object"))
+                batch.report(i, "attributes", "expected a JSON object")
         if v is not None and not isinstance(v, Mapping):
-            batch.errors.append(RowError(i, _text(batch.ids[i]), "attributes", "expected a mapping"))
+            batch.report(i, "attributes", "expected a mapping")
             v = None
         merged = dict(v or {})
         for c, vals in extra.items():
@@ -417,7 +538,7 @@ def _attributes(table: pa.Table, col: pa.ChunkedArray | None, attribute_columns:
         try:
             out.append(json.dumps(merged, sort_keys=True, allow_nan=False) if merged else None)
         except (TypeError, ValueError) as exc:
-            batch.errors.append(RowError(i, _text(batch.ids[i]), "attributes", f"not storable as JSON: {exc}"))
+            batch.report(i, "attributes", f"not storable as JSON: {exc}")
             out.append(None)
     return pa.array(out, type=pa.string())
 
@@ -425,7 +546,7 @@ def _attributes(table: pa.Table, col: pa.ChunkedArray | None, attribute_columns:
 def _collapse_duplicates(table: pa.Table, batch: _Batch) -> pa.Table:
     """Keep one row per id when copies are identical; reject ids repeated with other content."""
     ids = table.column("prediction_id")
-    if pc.count_distinct(ids).as_py() == table.num_rows:
+    if len(pc.unique(ids)) == table.num_rows:
         return table
     rows = table.to_pylist()
     first: dict[str, int] = {}
@@ -457,8 +578,18 @@ def normalise_feedback(data: Any, model: ModelConfig) -> pa.Table:
     time of the write, and a retry of the same event (at a later time) is still the same event.
     The schema's metadata ``rows_in`` is the number of records received.
     """
-    rows = [data] if isinstance(data, Mapping) else _to_table(data).to_pylist()
     errors: list[RowError] = []
+    if isinstance(data, Mapping):
+        rows: list[Mapping[str, Any]] = [data]
+    elif isinstance(data, (list, tuple)) and all(isinstance(r, Mapping) for r in data):
+        rows = list(data)  # read as given: a key a record does not have is not a key of every record
+    else:
+        table, _ = _to_table(data)
+        extra = [c for c in table.column_names if c not in FEEDBACK_FIELDS]
+        for c in extra:
+            if table.column(c).null_count == table.num_rows:
+                errors.append(RowError(None, None, c, f"unknown field; feedback fields are {', '.join(FEEDBACK_FIELDS)}"))
+        rows = [{k: v for k, v in r.items() if k not in extra or v is not None} for r in table.to_pylist()]
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(rows):

@@ -63,12 +63,20 @@ def _reference_columns(model: ModelConfig) -> list[tuple[str, str]]:
 def _file_select(model: ModelConfig, path: str, available: set[str]) -> str:
     ref = model.reference
     assert ref is not None
+    missing = {logical: source for logical, source in ref.columns.items() if source not in available}
+    if missing:
+        logical, source = next(iter(missing.items()))
+        raise ConfigError(f"column {source!r} (mapped from {logical!r}) is not in the reference file {path}",
+                          path=f"reference.columns.{logical}", hint=f"the file's columns are: {', '.join(sorted(available))}")
     parts = []
     for name, sql_type in _reference_columns(model):
         logical = name.removeprefix("f_") if name.startswith("f_") else name
         source = ref.columns.get(logical, logical)
         if source in available:
-            parts.append(f"TRY_CAST({quote_ident(source) if source.isidentifier() else _quote_any(source)} AS {sql_type}) AS {quote_ident(name)}")
+            value = f"TRY_CAST({_quote_any(source)} AS {sql_type})"
+            if sql_type == "DOUBLE":  # a NaN (or infinity) in the file is a missing value, as in logged predictions
+                value = f"CASE WHEN isfinite({value}) THEN {value} END"
+            parts.append(f"{value} AS {quote_ident(name)}")
         else:
             parts.append(f"CAST(NULL AS {sql_type}) AS {quote_ident(name)}")
     return ", ".join(parts)
@@ -151,13 +159,13 @@ def _profile(store: DuckDBStore, model: ModelConfig, table: str, n_rows: int, so
         rows = store.query(f"SELECT {c}, count(*) FROM {table} WHERE {c} IS NOT NULL GROUP BY 1 ORDER BY 1")
         if not rows:
             continue
-        counts = {str(k): int(v) for k, v in rows}
-        categorical[subject] = counts
-        total = sum(counts.values())
+        cat_counts = {str(k): int(v) for k, v in rows}
+        categorical[subject] = cat_counts
+        total = sum(cat_counts.values())
         prefix = {"prediction": "class_share", "label": "label_share"}.get(subject, f"feature.{subject}.share")
-        cats = model.labels if subject in ("prediction", "label") else counts
+        cats = model.labels if subject in ("prediction", "label") else list(cat_counts)
         for cat in cats:
-            baselines[f"{prefix}.{cat}"] = counts.get(cat, 0) / total
+            baselines[f"{prefix}.{cat}"] = cat_counts.get(cat, 0) / total
     # Quality baselines when the reference carries both predictions and labels.
     from modelsteward.metrics.quality import quality_metrics
 
@@ -178,12 +186,18 @@ def _bin_counts(store: DuckDBStore, table: str, column_sql: str, edges: list[flo
 
 
 def _period_baselines(store: DuckDBStore, model: ModelConfig) -> dict[str, float]:
-    """For a period reference, the mean of each window metric over the period's windows."""
-    from modelsteward.metrics.window import compute_window_metrics
+    """For a period reference, the mean of each window metric over the period's windows.
+
+    Only windows wholly inside ``[start, end)`` count: a window that began before the period
+    or runs past its end would mix in data from outside the reference.
+    """
+    from modelsteward.metrics.window import WINDOW_LENGTH, compute_window_metrics
 
     ref = model.reference
     assert ref is not None and ref.start is not None and ref.end is not None
-    per_window = compute_window_metrics(store, model, ref.start, ref.end, profile=None)
+    length = WINDOW_LENGTH[model.window]
+    per_window = {ws: m for ws, m in compute_window_metrics(store, model, ref.start, ref.end, profile=None).items()
+                  if ws + length <= ref.end}
     sums: dict[str, list[float]] = {}
     for metrics in per_window.values():
         for k, v in metrics.items():

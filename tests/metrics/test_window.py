@@ -312,7 +312,8 @@ def test_check_stores_the_same_metrics_for_ended_windows(tmp_path: Path) -> None
         assert row["window_end"] == ws + timedelta(days=1)
         stored = {k: v for k, v in row.items() if k in expected[ws]}
         assert_metrics_equal(stored, expected[ws], ws)
-    assert [r["window_start"] for r in mon.metrics(start=datetime(2026, 1, 8), end=datetime(2026, 1, 9)).to_pylist()] == [datetime(2026, 1, 8)]
+    one_day = mon.metrics(start=datetime(2026, 1, 8), end=datetime(2026, 1, 9)).to_pylist()
+    assert [r["window_start"] for r in one_day] == [datetime(2026, 1, 8)]
 
 
 def test_late_feedback_changes_accuracy_after_a_new_check(tmp_path: Path) -> None:

@@ -68,6 +68,15 @@ def rule_baseline(rule: AlertRule, history: Sequence[WindowMetrics], index: int,
     return None if value is None else float(value)
 
 
+def _tidy(x: float) -> float:
+    """A threshold computed from a baseline, rounded to 12 significant digits.
+
+    0.8 × (1 − 0.1) is 0.7200000000000001 in binary floating point; without rounding, a value
+    of exactly 0.72 would count as below a "10% under 0.8" threshold.
+    """
+    return float(f"{x:.12g}")
+
+
 def _check(rule: AlertRule, value: float, baseline: float | None) -> tuple[bool | None, str]:
     cond = rule.condition
     if isinstance(cond, ThresholdCondition):
@@ -79,19 +88,19 @@ def _check(rule: AlertRule, value: float, baseline: float | None) -> tuple[bool 
         if cond.relative:
             if baseline == 0:
                 return None, "baseline is 0: a relative change is undefined"
-            lo, hi = baseline * (1 - by), baseline * (1 + by)
+            lo, hi = _tidy(baseline * (1 - by)), _tidy(baseline * (1 + by))
             desc = f"{by:.0%}" if by * 100 == round(by * 100) else f"{by:g}×"
         else:
-            lo, hi = baseline - by, baseline + by
+            lo, hi = _tidy(baseline - by), _tidy(baseline + by)
             desc = f"{by:g}"
         if cond.direction == "down":
-            return value < lo, f"< {lo:.4g} (baseline {baseline:.4g} − {desc})"
+            return value < lo, f"< {lo:.4g}, i.e. baseline {baseline:.4g} − {desc}"
         if cond.direction == "up":
-            return value > hi, f"> {hi:.4g} (baseline {baseline:.4g} + {desc})"
-        return (value < lo or value > hi), f"outside [{lo:.4g}, {hi:.4g}] (baseline {baseline:.4g} ± {desc})"
+            return value > hi, f"> {hi:.4g}, i.e. baseline {baseline:.4g} + {desc}"
+        return (value < lo or value > hi), f"outside [{lo:.4g}, {hi:.4g}], i.e. baseline {baseline:.4g} ± {desc}"
     assert isinstance(cond, BandCondition)
-    lo, hi = cond.lower * baseline, cond.upper * baseline
-    return (value < lo or value > hi), f"outside [{lo:.4g}, {hi:.4g}] ({cond.lower:g}–{cond.upper:g} × baseline {baseline:.4g})"
+    lo, hi = _tidy(cond.lower * baseline), _tidy(cond.upper * baseline)
+    return (value < lo or value > hi), f"outside [{lo:.4g}, {hi:.4g}], i.e. {cond.lower:g}–{cond.upper:g} × baseline {baseline:.4g}"
 
 
 def evaluate_rule(rule: AlertRule, history: Sequence[WindowMetrics], reference: Mapping[str, float]) -> list[Evaluation]:

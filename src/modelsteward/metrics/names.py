@@ -10,7 +10,7 @@ Fixed names cover operations and quality; dotted names reach into labels and fea
     label_share.<label>          share of ground-truth labels in each class (label mix)
     error_type_share.<type>      share of errors of one type among all predictions
     feature.<f>.mean             numeric features (and `confidence`)
-    feature.<f>.share.<category> categorical features
+    feature.<f>.share.<category> categorical features (share among the window's non-missing values)
     feature.<f>.missing_rate | unseen_rate | out_of_range_rate
     drift.features_drifted       features (and confidence) whose drift verdict is 'drift'
     drift.<f>.<stat>             ks_statistic, ks_p_value, psi, chi2_statistic, chi2_p_value, max_share_change_pp

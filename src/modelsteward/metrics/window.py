@@ -125,7 +125,12 @@ def compute_window_metrics(
         for ws, value, n in rows:
             counts[ws][str(value)] = int(n)
         for ws, metrics in out.items():
-            total = metrics["_answered"] if denominator == "answered" else metrics["volume"]
+            if denominator == "answered":
+                total = metrics["_answered"]
+            elif denominator == "present":  # the non-missing values: missing ones are counted by missing_rate
+                total = sum(counts.get(ws, {}).values())
+            else:
+                total = metrics["volume"]
             cats = set(categories or []) | set(counts.get(ws, {}))
             for cat in sorted(cats):
                 metrics[f"{prefix}.{cat}"] = counts.get(ws, {}).get(cat, 0) / total if total else None
@@ -135,7 +140,7 @@ def compute_window_metrics(
     for f in model.features:
         if f.type == "categorical":
             known = list(f.categories or []) + list(categorical.get(f.name, {}))
-            shares(quote_ident(feature_column(f.name)), f"feature.{f.name}.share", known)
+            shares(quote_ident(feature_column(f.name)), f"feature.{f.name}.share", known, denominator="present")
 
     labels_sql, label_params = resolved_labels_sql(model)
     win_p = window_start_sql(model, "p.ts")

@@ -113,8 +113,16 @@ class DuckDBStore:
 
     def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         with self._lock:
+            rel = self._con.sql(sql, params=list(params or []))
+            if hasattr(rel, "to_arrow_table"):  # DuckDB 2: a relation reads straight into Arrow
+                return rel.to_arrow_table()
             res = self._con.execute(sql, params or [])
-            return res.fetch_arrow_table() if hasattr(res, "fetch_arrow_table") else res.arrow()
+            # DuckDB 1.x results: fetch_arrow_table (older: arrow)
+            for name in ("fetch_arrow_table", "arrow"):
+                fetch = getattr(res, name, None)
+                if fetch is not None:
+                    return fetch()
+            raise StoreError(f"this DuckDB ({duckdb.__version__}) cannot return Arrow tables")
 
     def query_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         with self._lock:
@@ -214,15 +222,25 @@ class DuckDBStore:
         """
         table = self.predictions_table(model.name)
         names = rows.schema.names
-        compare = [c for c in names if c != "ts" or (rows.schema.metadata or {}).get(b"ts_given") != b"0"]
-        differs = " OR ".join(f"s.{quote_ident(c)} IS DISTINCT FROM p.{quote_ident(c)}" for c in compare if c != "prediction_id")
+        meta = rows.schema.metadata or {}
+        compare = [c for c in names if c != "ts" or meta.get(b"ts_given") != b"0"]
+        # A row that was given no timestamp carries ``ts_default`` (the time of validation): its
+        # time is not part of what it says, so it never conflicts with the time stored first.
+        ts_default = datetime.fromisoformat(meta[b"ts_default"].decode()) if b"ts_default" in meta else None
+        differs = " OR ".join(
+            ("(s.ts IS DISTINCT FROM p.ts AND s.ts IS DISTINCT FROM ?::TIMESTAMP)" if c == "ts" and ts_default is not None
+             else f"s.{quote_ident(c)} IS DISTINCT FROM p.{quote_ident(c)}")
+            for c in compare if c != "prediction_id"
+        )
+        clash_params = [ts_default] if ts_default is not None and "ts" in compare else []
         col_list = ", ".join(quote_ident(c) for c in names)
         with self.transaction() as con:
             con.register("_staged_predictions", rows)
             try:
                 clash = con.execute(
                     f"SELECT s.prediction_id FROM _staged_predictions s JOIN {table} p USING (prediction_id) "
-                    f"WHERE {differs} ORDER BY 1 LIMIT 50"
+                    f"WHERE {differs} ORDER BY 1 LIMIT 50",
+                    clash_params,
                 ).fetchall()
                 if clash:
                     ids = [r[0] for r in clash]
@@ -252,7 +270,8 @@ class DuckDBStore:
         """
         names = rows.schema.names
         differs = " OR ".join(
-            ("(s.ts IS NOT NULL AND s.ts IS DISTINCT FROM f.ts)" if c == "ts" else f"s.{quote_ident(c)} IS DISTINCT FROM f.{quote_ident(c)}")
+            "(s.ts IS NOT NULL AND s.ts IS DISTINCT FROM f.ts)" if c == "ts"
+            else f"s.{quote_ident(c)} IS DISTINCT FROM f.{quote_ident(c)}"
             for c in names if c != "feedback_id"
         )
         col_list = ", ".join(quote_ident(c) for c in names)
