@@ -75,13 +75,13 @@ def troubled_days(mon: Monitor) -> None:
     log_day(mon, D1, answered=40, right=36)                    # all well
     log_day(mon, D2, answered=40, right=28, slow=4)            # accuracy 0.7, p95 1000 ms
     log_day(mon, D3, answered=37, right=26, errors=3, confidence=0.7)  # accuracy 0.70, errors 7.5%, confidence down 22%
-    # D4: no predictions at all (a gap)
-    log_day(mon, D5, answered=100, right=70)                   # volume 100: 2.5x the trailing median
+    # D4: no predictions at all (an outage): volume 0, far outside both volume rules' bands
+    log_day(mon, D5, answered=100, right=70)                   # volume 100: 5x the trailing median of (40, 0)
 
 
 EXPECTED = {
     ("errors", D3), ("acc_low", D2), ("acc_low", D3), ("acc_low", D5), ("acc_two_days", D3),
-    ("latency_high", D2), ("conf_drop", D3), ("volume_band", D5), ("volume_fixed", D5),
+    ("latency_high", D2), ("conf_drop", D3), ("volume_band", D4), ("volume_fixed", D4), ("volume_band", D5), ("volume_fixed", D5),
 }
 
 
@@ -89,7 +89,7 @@ def test_alerts_fire_exactly_where_conditions_hold(tmp_path: Path) -> None:
     mon = make_monitor(tmp_path)
     troubled_days(mon)
     report = mon.check(until=D5 + DAY)
-    assert report.windows == [D1, D2, D3, D5]
+    assert report.windows == [D1, D2, D3, D4, D5]
     assert {(a["rule"], a["window_start"]) for a in report.new_alerts} == EXPECTED
     assert report.worst_severity() == "critical"
     stored = mon.alerts()
@@ -110,11 +110,12 @@ def test_alerts_fire_exactly_where_conditions_hold(tmp_path: Path) -> None:
     conf = by_key[("conf_drop", D3)]
     assert conf["value"] == pytest.approx(0.7) and conf["baseline"] == pytest.approx(0.9)
     vol = by_key[("volume_band", D5)]
-    assert (vol["value"], vol["baseline"]) == (100.0, statistics.median([40.0, 40.0]))
+    assert (vol["value"], vol["baseline"]) == (100.0, statistics.median([40.0, 0.0]))
+    assert by_key[("volume_band", D4)]["value"] == 0.0
     assert by_key[("volume_fixed", D5)]["baseline"] == 40.0
 
     # evaluations cover every rule in every window, and fire only where the condition holds
-    assert len(report.evaluations) == len(RULES) * 4
+    assert len(report.evaluations) == len(RULES) * 5
     for e in report.evaluations:
         assert e.fired == ((e.rule, e.window_start) in EXPECTED)
         if e.fired:
@@ -141,7 +142,7 @@ def test_alerts_are_stored_once_per_rule_and_window(tmp_path: Path) -> None:
     again = mon.check(until=D5 + DAY)
     assert again.windows == [] and again.new_alerts == []
     everything = mon.check(until=D5 + DAY, everything=True)
-    assert everything.windows == [D1, D2, D3, D5]
+    assert everything.windows == [D1, D2, D3, D4, D5]
     assert everything.new_alerts == []
     assert len(mon.alerts()) == len(EXPECTED)
     count = mon.store.query("SELECT count(*), count(DISTINCT (rule, window_start)) FROM alerts")[0]
@@ -300,8 +301,9 @@ def test_metrics_table_has_every_metric_of_every_window(tmp_path: Path) -> None:
     assert rows[D1]["accuracy"] is None and rows[D1]["error_type_share.timeout"] is None
     assert rows[D2]["accuracy"] == pytest.approx(0.7)
     assert rows[D3]["error_type_share.timeout"] == pytest.approx(3 / 40)
-    assert table.num_rows == 4
-    assert mon.metrics(start=D3).column("window_start").to_pylist() == [D3, D5]
+    assert table.num_rows == 5
+    assert rows[D4]["volume"] == 0 and rows[D4]["accuracy"] is None
+    assert mon.metrics(start=D3).column("window_start").to_pylist() == [D3, D4, D5]
     assert mon.metrics(start=D4 + 5 * DAY).num_rows == 0
 
 

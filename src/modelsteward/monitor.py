@@ -236,8 +236,22 @@ class Monitor:
             latest[ws] = max(latest.get(ws, ingested), ingested)
         computed = dict(self.store.query(
             "SELECT window_start, min(computed_at) FROM window_metrics WHERE model = ? GROUP BY 1", [cfg.name]))
-        return sorted(ws for ws, ing in latest.items()
-                      if ws + length <= until and (ws not in computed or ing >= computed[ws]))
+        changed = {ws for ws, ing in latest.items() if ws + length <= until and (ws not in computed or ing >= computed[ws])}
+        # Windows without a single prediction are due too: an outage must show as volume 0.
+        empty = {ws for ws in self._ended_windows(cfg, min(latest, default=None), until) if ws not in latest and ws not in computed}
+        return sorted(changed | empty)
+
+    @staticmethod
+    def _ended_windows(cfg: ModelConfig, first: datetime | None, until: datetime) -> list[datetime]:
+        """Every window from the one holding ``first`` to the last that ended by ``until``."""
+        if first is None:
+            return []
+        length = WINDOW_LENGTH[cfg.window]
+        out, start = [], first
+        while start + length <= until:
+            out.append(start)
+            start += length
+        return out
 
     def check(self, model: str | None = None, *, until: datetime | None = None, everything: bool = False) -> CheckReport:
         """Compute metrics and drift of the due windows, evaluate the alert rules, store alerts.
@@ -252,14 +266,16 @@ class Monitor:
         due = self.due_windows(cfg.name, until=until)
         if everything:
             table = DuckDBStore.predictions_table(cfg.name)
-            length = WINDOW_LENGTH[cfg.window]
-            due = sorted(ws for (ws,) in self.store.query(f"SELECT DISTINCT {window_start_sql(cfg)} FROM {table}") if ws + length <= until)
+            first = self.store.query(f"SELECT min({window_start_sql(cfg)}) FROM {table}")[0][0]
+            due = self._ended_windows(cfg, first, until)
         report = CheckReport(cfg.name, due)
         length = WINDOW_LENGTH[cfg.window]
         for start in due:
             # Stamped before reading: data that arrives while the window is computed leaves it due.
             computed_at = _now()
-            metrics = compute_window_metrics(self.store, cfg, start, start + length, profile=profile).get(start, {})
+            metrics = compute_window_metrics(self.store, cfg, start, start + length, profile=profile).get(start)
+            if metrics is None:  # no prediction at all in this window
+                metrics = {"volume": 0.0, "unique_users": 0.0, "labelled": 0.0}
             drift = window_drift(self.store, cfg, profile, start, start + length) if profile is not None else []
             metrics.update(_drift_metrics(drift))
             self._save_window(cfg, start, start + length, metrics, drift, computed_at=computed_at)
