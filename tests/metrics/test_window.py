@@ -326,7 +326,7 @@ def test_late_feedback_changes_accuracy_after_a_new_check(tmp_path: Path) -> Non
     for i in range(4):  # day 1: 4 labelled, 3 right
         mon.log_feedback(f"a{i}", kind="expert", label="red" if i < 3 else "blue")
         mon.log_feedback(f"b{i}", kind="expert", label="red")
-    until = datetime(2026, 1, 8)
+    until = datetime(2026, 1, 7)  # day 2 has just ended
     first = mon.check(until=until)
     assert first.windows == [day1, day2]
     assert mon.due_windows(until=until) == []  # nothing new
@@ -355,4 +355,5 @@ def test_late_prediction_makes_its_window_due(tmp_path: Path) -> None:
     assert mon.due_windows(until=until) == [datetime(2026, 1, 6)]
     mon.check(until=until)
     vol = {r["window_start"]: r["volume"] for r in mon.metrics().to_pylist()}
-    assert vol == {datetime(2026, 1, 5): 1.0, datetime(2026, 1, 6): 2.0}
+    # days 7 and 8 ended without a prediction: windows with volume 0
+    assert vol == {datetime(2026, 1, 5): 1.0, datetime(2026, 1, 6): 2.0, datetime(2026, 1, 7): 0.0, datetime(2026, 1, 8): 0.0}
