@@ -45,3 +45,25 @@ def test_profile_is_reused_until_the_file_or_settings_change(tmp_path):
     with Monitor(make(tmp_path, bins=4)) as mon:
         p3 = mon.reference()
         assert len(p3.numeric["x"]["edges"]) == 3  # rebuilt with the new bin count
+
+
+def test_a_period_reference_follows_late_data_in_its_period(tmp_path):
+    from datetime import datetime, timedelta
+
+    cfg = StewardConfig.model_validate({"store": str(tmp_path / "s.duckdb"), "models": [{
+        "name": "m", "task": "binary", "labels": ["y", "n"], "window": "day",
+        "features": [{"name": "x", "type": "numeric"}],
+        "reference": {"start": "2026-01-05T00:00:00", "end": "2026-01-07T00:00:00"}}]})
+    start = datetime(2026, 1, 5)
+    with Monitor(cfg) as mon:
+        mon.log_predictions([{"prediction_id": f"a{i}", "prediction": "y", "confidence": 0.9, "features": {"x": 1.0},
+                              "timestamp": start + timedelta(hours=i)} for i in range(10)])
+        assert mon.reference().n_rows == 10
+        stamp = created_at(mon)
+        assert mon.reference() is not None and created_at(mon) == stamp
+        mon.log_predictions([{"prediction_id": f"b{i}", "prediction": "y", "confidence": 0.9, "features": {"x": 3.0},
+                              "timestamp": start + timedelta(days=1, minutes=i)} for i in range(30)])
+        profile = mon.reference()
+        assert profile.n_rows == 40
+        assert abs(profile.baselines["feature.x.mean"] - (10 * 1.0 + 30 * 3.0) / 40) < 1e-12
+        assert profile.baselines["volume"] == 20.0  # mean of the two days' volumes (10 and 30)

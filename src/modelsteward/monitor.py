@@ -201,7 +201,7 @@ class Monitor:
         cfg = self.model(model)
         if cfg.reference is None:
             return None
-        fingerprint = _reference_fingerprint(cfg)
+        fingerprint = _reference_fingerprint(cfg, self._period_state(cfg))
         if not rebuild:
             try:
                 profile = load_profile(self.store, cfg.name)
@@ -214,6 +214,18 @@ class Monitor:
         with self.store.transaction() as con:
             con.execute("UPDATE reference_profiles SET source = ? WHERE model = ?", [json.dumps(source), cfg.name]).fetchall()
         return ReferenceProfile(profile.model, source, profile.n_rows, profile.numeric, profile.categorical, profile.baselines)
+
+    def _period_state(self, cfg: ModelConfig) -> list[Any] | None:
+        """For a period reference: how much was logged into the period, and when, last."""
+        ref = cfg.reference
+        if ref is None or ref.start is None:
+            return None
+        table = DuckDBStore.predictions_table(cfg.name)
+        n, last = self.store.query(f"SELECT count(*), max(ingested_at) FROM {table} WHERE ts >= ? AND ts < ?", [ref.start, ref.end])[0]
+        fb = self.store.query(
+            f"SELECT max(f.ingested_at) FROM feedback f JOIN {table} p USING (prediction_id) WHERE f.model = ? AND p.ts >= ? AND p.ts < ?",
+            [cfg.name, ref.start, ref.end])[0][0]
+        return [int(n), str(last), str(fb)]
 
     # -- the monitoring pass ----------------------------------------------------------------
     def due_windows(self, model: str | None = None, *, until: datetime | None = None) -> list[datetime]:
@@ -388,10 +400,13 @@ class Monitor:
         )
 
 
-def _reference_fingerprint(cfg: ModelConfig) -> str:
+def _reference_fingerprint(cfg: ModelConfig, period_state: Any = None) -> str:
+    """What a reference profile depends on; the profile is rebuilt when this changes."""
     ref = cfg.reference
     assert ref is not None
     parts: dict[str, Any] = {
+        "window": cfg.window,
+        "period_state": period_state,
         "reference": ref.model_dump(mode="json"),
         "features": [f.model_dump(mode="json") for f in cfg.features],
         "labels": cfg.labels,
