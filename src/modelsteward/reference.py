@@ -123,7 +123,10 @@ def build_reference(store: DuckDBStore, model: ModelConfig) -> ReferenceProfile:
         raise ConfigError("the reference has no rows", path="reference", hint="check the file or the period")
     profile = _profile(store, model, table, n_rows, source)
     if ref.start is not None:
-        profile.baselines.update(_period_baselines(store, model))
+        # Per-window figures (volume, latency, error rate, ...) from the period's windows; where
+        # the rows give a baseline directly (means, shares, accuracy), the pooled rows win.
+        for key, value in _period_baselines(store, model).items():
+            profile.baselines.setdefault(key, value)
     profile.baselines.update(ref.baselines)
     with store.transaction() as con:
         con.execute("DELETE FROM reference_profiles WHERE model = ?", [model.name]).fetchall()
