@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from modelsteward.config import SEVERITIES, SEVERITY_RANK, load_config
-from modelsteward.errors import BatchRejected, StewardError
+from modelsteward.errors import BatchRejected, RowError, StewardError
 
 __all__ = ["main"]
 
@@ -109,7 +109,7 @@ def init(path: str, force: bool) -> None:
 def validate(config: str, as_json: bool) -> None:
     """Check a steward.yaml and summarise what it declares."""
     cfg = load_config(config)
-    summary = [{"model": m.name, "task": m.task, "labels": m.labels, "window": m.window,
+    summary: list[dict[str, Any]] = [{"model": m.name, "task": m.task, "labels": m.labels, "window": m.window,
                 "features": {f.name: f.type for f in m.features}, "alert_rules": len(m.alerts),
                 "reference": m.reference.model_dump(exclude_none=True) if m.reference else None} for m in cfg.models]
     if as_json:
@@ -172,7 +172,7 @@ def ingest(path: Path, config: str, store: str | None, model: str | None, mappin
         cfg = mon.model(model)
         total, batches = _read_batches(path, batch_size)
         validated = []
-        errors = []
+        errors: list[RowError] = []
         seen = 0
         with _progress() as bar:
             task = bar.add_task(f"validating {path.name}", total=total or None)

@@ -56,6 +56,8 @@ SEVERITY_ALIASES = {"p0": "critical", "p1": "high", "p2": "medium", "p3": "low",
 SEVERITY_RANK = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}
 WINDOWS = ("hour", "day", "week")
 FEEDBACK_SOURCES = ("expert", "explicit", "implicit", "outcome")
+FeedbackSource = Literal["expert", "explicit", "implicit", "outcome"]
+DEFAULT_PRIORITY: tuple[FeedbackSource, ...] = ("expert", "explicit", "outcome", "implicit")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|minutes?|h|hours?|d|days?|w|weeks?)\s*$", re.I)
 _DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -141,8 +143,8 @@ class Reference(_Strict):
 class GroundTruthSettings(_Strict):
     """How a ground-truth label is resolved from the feedback a prediction received."""
 
-    priority: list[Literal["expert", "explicit", "implicit", "outcome"]] = Field(
-        default_factory=lambda: ["expert", "explicit", "outcome", "implicit"],
+    priority: list[FeedbackSource] = Field(
+        default_factory=lambda: list(DEFAULT_PRIORITY),
         description="Feedback sources in order of trust; the first source that carries a label wins.",
     )
     implicit_accept_confirms: bool = Field(

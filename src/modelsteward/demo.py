@@ -96,7 +96,7 @@ def run_demo(folder: str | Path, *, progress: Callable[[str], None] | None = Non
                 "technical_share": m["feature.category.share.technical"],
                 "label_coverage": m["label_coverage"], "volume": int(m["volume"] or 0),
                 "lab": lab_row,
-                "matches_lab": all(math.isclose(a, b, rel_tol=0, abs_tol=1e-12) for a, b in (
+                "matches_lab": all(a is not None and math.isclose(a, b, rel_tol=0, abs_tol=1e-12) for a, b in (
                     (m["accuracy"], lab_row["accuracy"]), (m["mean_confidence"], lab_row["confidence"]),
                     (m["feature.category.share.technical"], lab_row["technical"]))),
             })

@@ -95,12 +95,14 @@ def answer_lab_questions(mon: Monitor, history: History, recent: dict[tuple[str,
             verdicts.setdefault(d["subject"], set()).add(week_of(d["window_start"]))
     from_week = {s: _persistent_from(weeks, v) for s, v in verdicts.items()}
     drifting = sorted((w, s) for s, w in from_week.items() if w is not None)
-    conf = [m.get("mean_confidence") for _, _, m in history]
-    dips = [f"week {w} ({m.get('accuracy'):.1%})" for w, (_, _, m) in zip(weeks[:split], history[:split], strict=True)
-            if m.get("accuracy") is not None and m.get("accuracy") < 0.85]
+    conf_before = [c for _, _, m in history[:split] if (c := m.get("mean_confidence")) is not None]
+    conf_after = [c for _, _, m in history[split:] if (c := m.get("mean_confidence")) is not None]
+    dips = [f"week {w} ({a:.1%})" for w, (_, _, m) in zip(weeks[:split], history[:split], strict=True)
+            if (a := m.get("accuracy")) is not None and a < 0.85]
     q1 = (f"Week {change_week}. Accuracy has its change point there: {k1 / n1:.1%} in weeks {weeks[0]}–{weeks[split - 1]} "
           f"against {k2 / n2:.1%} in weeks {change_week}–{weeks[-1]} (two-proportion z-test p = {p_acc:.2g}). "
-          f"Mean confidence falls from {sum(conf[:split]) / split:.3f} to {sum(conf[split:]) / (len(conf) - split):.3f}. "
+          + (f"Mean confidence falls from {sum(conf_before) / len(conf_before):.3f} to {sum(conf_after) / len(conf_after):.3f}. "
+             if conf_before and conf_after else "")
           + "".join(f"The drift verdict for {' and '.join(s for w2, s in drifting if w2 == w)} holds in every week from week {w} on"
                     f"{' and in none before' if not any(x < w for s2, ws2 in verdicts.items() for x in ws2 if (w, s2) in drifting) else ''}. "
                     for w in sorted({w for w, _ in drifting}))
@@ -190,7 +192,7 @@ def _feedback_answer(mon: Monitor, change_start: datetime, alerts: list[dict[str
             LEFT JOIN feedback i ON i.prediction_id = e.prediction_id AND i.kind = 'implicit' AND i.model = e.model
             WHERE e.model = ? AND e.kind = 'expert'""", [model.name])[0]
     triggers = sorted({(a["week"], a["rule"]) for a in alerts if a["retrain"]})
-    first_trigger = {}
+    first_trigger: dict[str, int] = {}
     for week, rule in triggers:
         first_trigger.setdefault(rule, week)
     parts = [

@@ -608,7 +608,8 @@ def normalise_feedback(data: Any, model: ModelConfig) -> pa.Table:
             ts = ts.astimezone(UTC).replace(tzinfo=None)
         rec["ts"] = ts
         for k in ("rating", "csat", "resolution_hours"):
-            rec[k] = None if rec[k] is None else float(rec[k])
+            value = rec[k]
+            rec[k] = None if value is None else float(value)
         if rec["escalated"] is not None:
             rec["escalated"] = bool(rec["escalated"])
         if not rec["feedback_id"]:

@@ -155,7 +155,7 @@ def window_drift(
         chi = chi_square_homogeneity(r, k)
         changes = share_change(r, k)
         psi_value = psi(r, k)
-        biggest = max(range(len(cats)), key=lambda i: (abs(round(changes[i], 9)), changes[i]))
+        biggest = max(range(len(cats)), key=lambda i: (abs(round(float(changes[i]), 9)), changes[i]))
         max_pp = float(abs(changes[biggest]))
         shares = {c: {"reference": float(r[i] / r.sum()), "current": float(k[i] / k.sum()), "change_pp": float(changes[i])}
                   for i, c in enumerate(cats)}

@@ -64,6 +64,7 @@ def check_metric_name(name: str, labels: Sequence[str], features: Mapping[str, s
         return f"expected feature.{fname}.mean, .share.<category>, or one of {', '.join(QUALITY)}"
     if head == "drift" and len(parts) == 3:
         subject, stat = parts[1], parts[2]
+        ok: tuple[str, ...]
         if subject in ("prediction", "label"):
             ok = CATEGORICAL_DRIFT_STATS
         elif subject in feats:
