@@ -78,11 +78,25 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+class Timing(float):
+    """Wall-clock seconds (the float), with the process's CPU seconds (all threads) beside them.
+
+    On a shared machine wall time moves with other people's load; CPU time much less so.
+    """
+
+    cpu: float
+
+    def __new__(cls, wall: float, cpu: float) -> Timing:
+        obj = super().__new__(cls, wall)
+        obj.cpu = cpu
+        return obj
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Timing, Any]:
     gc.collect()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     out = fn()
-    return time.perf_counter() - t0, out
+    return Timing(time.perf_counter() - t0, time.process_time() - c0), out
 
 
 def make_config(reference_file: str | None = None) -> StewardConfig:
@@ -162,7 +176,7 @@ def batches(table: pa.Table, size: int) -> list[pa.Table]:
     return [table.slice(off, size) for off in range(0, table.num_rows, size)]
 
 
-def ingest_library(path: Path, parts: list[pa.Table]) -> float:
+def ingest_library(path: Path, parts: list[pa.Table]) -> Timing:
     with Monitor(make_config(), store=path) as mon:
         def run() -> int:
             n = 0
@@ -197,7 +211,7 @@ def ingest_library_stages(path: Path, parts: list[pa.Table]) -> dict[str, float]
 _SQL_TYPE = {pa.string(): "VARCHAR", pa.float64(): "DOUBLE", pa.timestamp("us"): "TIMESTAMP"}
 
 
-def ingest_baseline(path: Path, parts: list[pa.Table], *, key: bool, on_conflict: bool) -> float:
+def ingest_baseline(path: Path, parts: list[pa.Table], *, key: bool, on_conflict: bool) -> Timing:
     schema = parts[0].schema
     cols = ", ".join(f'"{f.name}" {_SQL_TYPE[f.type]}' for f in schema)
     con = duckdb.connect(str(path))
@@ -224,19 +238,19 @@ def bench_ingest(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     t_gen, table = timed(lambda: make_predictions(n, args.seed))
     parts = batches(table, args.batch_size)
     log(f"ingest: generated in {t_gen:.2f}s; {len(parts)} batch(es) of up to {args.batch_size:,} rows; {table.nbytes / 1e6:.0f} MB in Arrow")
-    cases: dict[str, Callable[[Path], float]] = {
+    cases: dict[str, Callable[[Path], Timing]] = {
         "library": lambda p: ingest_library(p, parts),
         "baseline_no_key": lambda p: ingest_baseline(p, parts, key=False, on_conflict=False),
         "baseline_pk": lambda p: ingest_baseline(p, parts, key=True, on_conflict=False),
         "baseline_pk_on_conflict": lambda p: ingest_baseline(p, parts, key=True, on_conflict=True),
     }
-    times: dict[str, list[float]] = {c: [] for c in cases}
+    times: dict[str, list[Timing]] = {c: [] for c in cases}
     for r in range(args.repeat):
         for name, fn in cases.items():  # interleaved, so drift of the machine hits every case alike
             path = tmp / f"ingest-{name}-{r}.duckdb"
             s = fn(path)
             times[name].append(s)
-            log(f"ingest: run {r + 1}/{args.repeat} {name:<24} {s:7.3f}s  {n / s:>12,.0f} rows/s")
+            log(f"ingest: run {r + 1}/{args.repeat} {name:<24} {s:7.3f}s  {n / s:>12,.0f} rows/s  (cpu {s.cpu:.3f}s)")
             for f in (path, Path(str(path) + ".wal")):
                 f.unlink(missing_ok=True)
     path = tmp / "ingest-stages.duckdb"
@@ -348,17 +362,18 @@ def bench_metrics(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         for name, fn in cases.items():  # warm-up: the first scan reads the file into the buffer pool
             s, _ = timed(fn)
             log(f"metrics: warm-up {name:<22} {s:7.3f}s")
-        times: dict[str, list[float]] = {c: [] for c in cases}
+        times: dict[str, list[Timing]] = {c: [] for c in cases}
         outputs: dict[str, Any] = {}
         for r in range(args.repeat):
             for name, fn in cases.items():
                 s, outputs[name] = timed(fn)
                 times[name].append(s)
-                log(f"metrics: run {r + 1}/{args.repeat} {name:<22} {s:7.3f}s  {n / s:>12,.0f} rows/s")
+                log(f"metrics: run {r + 1}/{args.repeat} {name:<22} {s:7.3f}s  {n / s:>12,.0f} rows/s  (cpu {s.cpu:.3f}s)")
         check = check_same(outputs["library"], outputs["baseline_core_sql"])
         check_profile = check_same(outputs["library_with_profile"], outputs["baseline_core_sql"])
         assert check["total_volume"] == n, check
         queries = _library_queries(store, model, profile=None)
+        populated = ingest_populated(args, mon, n) if args.batch_size <= n else None
     path.unlink(missing_ok=True)
     results = {c: _summary(t, n) for c, t in times.items()}
     lib = results["library"]["seconds"]
@@ -376,7 +391,74 @@ def bench_metrics(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "within_target_vs_core": lib / results["baseline_core_sql"]["seconds"] <= TARGET_RATIO,
         "check": check,
         "check_with_profile": check_profile,
+        "ingest_into_populated_store": populated,
     }
+
+
+def ingest_populated(args: argparse.Namespace, mon: Monitor, stored: int) -> dict[str, Any]:
+    """One batch logged into the store that already holds ``stored`` rows, vs plain INSERTs.
+
+    The idempotency check joins each batch with the stored table, so its cost grows with the
+    store; a 1M-row ingest into an empty file does not show that. The new ids sort among the
+    stored ones (``p-<k>-<tag>``), as random ids would, so no range filter can skip the scan.
+    """
+    size = args.batch_size
+    model = mon.config.model()
+    table = DuckDBStore.predictions_table(MODEL)
+    con = mon.store._con  # the store's own connection: DuckDB allows one writer per file
+    src = ["prediction_id", '"timestamp"', "prediction", "confidence", "latency_ms", "user_id", *NUMERIC, *CATEGORICAL]
+    dst = ["prediction_id", "ts", "prediction", "confidence", "latency_ms", "user_id", *(f"f_{c}" for c in NUMERIC + CATEGORICAL)]
+    rng = np.random.default_rng(args.seed + 2)
+
+    def batch(tag: str) -> pa.Table:
+        t = make_predictions(size, int(rng.integers(1 << 31)))
+        k = pa.array(rng.choice(stored, size, replace=False)).cast(pa.string())
+        return t.set_column(0, "prediction_id", pc.binary_join_element_wise("p-", k, f"-{tag}", ""))
+
+    def baseline(t: pa.Table, on_conflict: bool) -> Timing:
+        sql = (f"INSERT INTO {table} ({', '.join(dst)}, ingested_at) SELECT {', '.join(src)}, now()::TIMESTAMP FROM staged"
+               + (" ON CONFLICT DO NOTHING" if on_conflict else ""))
+
+        def run() -> None:
+            with mon.store.transaction():
+                con.register("staged", t)
+                con.execute(sql).fetchall()
+                con.unregister("staged")
+
+        return timed(run)[0]
+
+    cases: dict[str, Callable[[pa.Table], Timing]] = {
+        "library": lambda t: timed(lambda: mon.log_predictions(t))[0],
+        "baseline_pk": lambda t: baseline(t, False),
+        "baseline_pk_on_conflict": lambda t: baseline(t, True),
+    }
+    times: dict[str, list[Timing]] = {c: [] for c in cases}
+    for r in range(args.repeat):
+        for name, fn in cases.items():
+            t = batch(f"{name[:1]}{r}")
+            s = fn(t)
+            times[name].append(s)
+            log(f"populated store: run {r + 1}/{args.repeat} {name:<24} {s:7.3f}s  {size / s:>12,.0f} rows/s  (cpu {s.cpu:.3f}s)")
+    stages = _insert_stages(mon, model, batch("s"))
+    log("populated store: one extra library batch: " + ", ".join(f"{k} {v:.3f}s" for k, v in stages.items()))
+    results = {c: _summary(t, size) for c, t in times.items()}
+    lib = results["library"]["seconds"]
+    return {
+        "stored_rows": stored,
+        "batch_rows": size,
+        "results": results,
+        "ratio_library_over": {c: lib / results[c]["seconds"] for c in cases if c != "library"},
+        "library_stages_seconds": stages,
+    }
+
+
+def _insert_stages(mon: Monitor, model: Any, t: pa.Table) -> dict[str, float]:
+    t0 = time.perf_counter()
+    rows = normalise_predictions(t, model)
+    t1 = time.perf_counter()
+    mon.store.insert_predictions(model, rows)
+    t2 = time.perf_counter()
+    return {"normalise_predictions": t1 - t0, "insert_predictions": t2 - t1}
 
 
 def _library_queries(store: DuckDBStore, model: Any, *, profile: Any) -> int:
@@ -400,9 +482,13 @@ def _library_queries(store: DuckDBStore, model: Any, *, profile: Any) -> int:
 
 
 # -- output --------------------------------------------------------------------------------------
-def _summary(times: list[float], rows: int) -> dict[str, Any]:
+def _summary(times: list[Timing], rows: int) -> dict[str, Any]:
     med = statistics.median(times)
-    return {"seconds": med, "rows_per_s": rows / med, "runs": times}
+    return {
+        "seconds": med, "rows_per_s": rows / med, "best_seconds": min(times),
+        "cpu_seconds": statistics.median(t.cpu for t in times),
+        "runs": [round(float(t), 4) for t in times], "cpu_runs": [round(t.cpu, 4) for t in times],
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -425,23 +511,35 @@ def machine() -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "cpu": cpu, "ram_gb": mem,
         "python": platform.python_version(), "duckdb": duckdb.__version__, "pyarrow": pa.__version__,
-        "numpy": np.__version__, "duckdb_threads": threads,
+        "numpy": np.__version__, "duckdb_threads": threads, "load_before": _load(),
     }
+
+
+def _load() -> str | None:
+    try:
+        return "/".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return None
 
 
 def print_table(out: dict[str, Any]) -> None:
     m = out["machine"]
     print(f"modelsteward benchmark, {m['date']}: {m['cpus']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, "
-          f"Python {m['python']}, duckdb {m['duckdb']} ({m['duckdb_threads']} threads), pyarrow {m['pyarrow']}")
-    print(f"median of {out['repeat']} run(s); ratio = library seconds / baseline seconds (target <= {TARGET_RATIO:g}x)")
+          f"Python {m['python']}, duckdb {m['duckdb']} ({m['duckdb_threads']} threads), pyarrow {m['pyarrow']}, "
+          f"load average {m['load_before']} before / {out.get('load_after')} after")
+    print(f"median of {out['repeat']} run(s); ratio = library seconds / baseline seconds (target <= {TARGET_RATIO:g}x); "
+          "cpu = process CPU seconds, all threads (steadier than wall time on a shared machine)")
 
-    def rows(title: str, results: dict[str, Any], ratios: dict[str, float], labels: dict[str, str]) -> None:
+    def rows(title: str, results: dict[str, Any], ratios: dict[str, float], labels: dict[str, str], n: int) -> None:
         print(f"\n{title}")
-        print(f"  {'case':<62} {'seconds':>9} {'rows/s':>13} {'library/this':>13}")
+        print(f"  {'case':<60} {'seconds':>8} {'best':>8} {'cpu s':>8} {'rows/s':>12} {'library/this':>13} {'(cpu)':>7}")
+        lib_cpu = results["library"]["cpu_seconds"]
         for key, label in labels.items():
             r = results[key]
             ratio = f"{ratios[key]:.2f}x" if key in ratios else ""
-            print(f"  {label:<62} {r['seconds']:9.3f} {r['rows_per_s']:13,.0f} {ratio:>13}")
+            cpu_ratio = f"{lib_cpu / r['cpu_seconds']:.2f}x" if key in ratios else ""
+            print(f"  {label:<60} {r['seconds']:8.3f} {r['best_seconds']:8.3f} {r['cpu_seconds']:8.3f} "
+                  f"{n / r['seconds']:12,.0f} {ratio:>13} {cpu_ratio:>7}")
 
     if "ingest" in out:
         i = out["ingest"]
@@ -455,6 +553,7 @@ def print_table(out: dict[str, Any]) -> None:
                 "baseline_pk": "baseline: same, t has PRIMARY KEY (prediction_id)",
                 "baseline_pk_on_conflict": "baseline: same + ON CONFLICT DO NOTHING",
             },
+            i["rows"],
         )
         st = i["library_stages_seconds"]
         print(f"  library stages (one extra run): normalise_predictions {st['normalise_predictions']:.3f}s, "
@@ -463,17 +562,17 @@ def print_table(out: dict[str, Any]) -> None:
               f"({i['ratio_library_over']['baseline_pk']:.2f}x)")
     if "metrics" in out:
         k = out["metrics"]
-        ratios = dict(k["ratio_library_over"])
         rows(
             f"Weekly metrics: {k['rows']:,} stored predictions over {k['weeks']} weeks "
             f"(store filled in SQL in {k['fill_seconds']:.1f}s, not timed)",
-            k["results"], ratios,
+            k["results"], dict(k["ratio_library_over"]),
             {
                 "library": "compute_window_metrics, all weeks, no profile",
                 "baseline_core_sql": "baseline: hand-written SQL, core metrics, GROUP BY week",
                 "library_with_profile": "compute_window_metrics, all weeks, with reference profile",
                 "baseline_full_sql": "baseline: hand-written SQL, all library metrics, one pass",
             },
+            k["rows"],
         )
         print(f"  library with profile / full SQL: {k['ratio_library_with_profile_over_full_sql']:.2f}x; "
               f"one library call sends {k['library_queries']} queries")
@@ -482,6 +581,22 @@ def print_table(out: dict[str, Any]) -> None:
               f"{c['close_values']} means/shares equal to 1e-9 (also with profile); total volume {c['total_volume']:,}")
         print(f"  within {TARGET_RATIO:g}x of the core-metrics baseline: {'yes' if k['within_target_vs_core'] else 'NO'} "
               f"({k['ratio_library_over']['baseline_core_sql']:.2f}x)")
+        p = k.get("ingest_into_populated_store")
+        if p:
+            rows(
+                f"Ingest into the populated store: one batch of {p['batch_rows']:,} new rows into the store holding "
+                f"{p['stored_rows']:,} (ids interleave with stored ids)",
+                p["results"], p["ratio_library_over"],
+                {
+                    "library": "Monitor.log_predictions",
+                    "baseline_pk": "baseline: INSERT INTO <store table> SELECT ... FROM arrow",
+                    "baseline_pk_on_conflict": "baseline: same + ON CONFLICT DO NOTHING",
+                },
+                p["batch_rows"],
+            )
+            st = p["library_stages_seconds"]
+            print(f"  library stages (one extra batch): normalise_predictions {st['normalise_predictions']:.3f}s, "
+                  f"insert_predictions {st['insert_predictions']:.3f}s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -512,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, "metrics"):
             out["metrics"] = bench_metrics(args, tmp)
     out["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    out["load_after"] = _load()
     log(f"done in {out['wall_seconds']:.0f}s")
     if args.json:
         print(json.dumps(out, default=str, indent=None))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import datetime
 from importlib import resources
@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from modelsteward.config import SEVERITIES, SEVERITY_RANK, load_config
-from modelsteward.errors import BatchRejected, RowError, StewardError
+from modelsteward.errors import BatchRejected, StewardError
 
 __all__ = ["main"]
 
@@ -121,22 +121,6 @@ def validate(config: str, as_json: bool) -> None:
                   f"{len(m['features'])} feature(s); {m['alert_rules']} alert rule(s)", highlight=False)
 
 
-def _read_batches(path: Path, batch_size: int) -> tuple[int, Iterator[Any]]:
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    if path.suffix.lower() in (".parquet", ".pq"):
-        pf = pq.ParquetFile(path)
-        return pf.metadata.num_rows, (b for b in pf.iter_batches(batch_size=batch_size))
-    if path.suffix.lower() in (".csv", ".tsv"):
-        opts = pacsv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-        with path.open("rb") as fh:
-            total = max(sum(1 for _ in fh) - 1, 0)
-        reader = pacsv.open_csv(path, parse_options=opts, read_options=pacsv.ReadOptions(block_size=1 << 22))
-        return total, iter(reader)
-    raise StewardError(f"{path}: expected a .csv, .tsv or .parquet file", hint="convert the file, or pass data through the SDK")
-
-
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err, transient=True)
@@ -160,53 +144,24 @@ def ingest(path: Path, config: str, store: str | None, model: str | None, mappin
     The whole file is validated before anything is written, and every invalid row is
     reported. Writes are idempotent by id, so an interrupted ingest can simply be run again.
     """
-    from modelsteward.records import normalise_feedback, normalise_predictions
+    from modelsteward.ingest import ingest_file, parse_column_mapping
 
-    columns = {}
-    for item in mapping:
-        if "=" not in item:
-            raise StewardError(f"--map {item!r}: expected COLUMN=FIELD", hint="for example --map ts=timestamp")
-        src, dst = item.split("=", 1)
-        columns[src.strip()] = dst.strip()
-    with _monitor(config, store) as mon:
-        cfg = mon.model(model)
-        total, batches = _read_batches(path, batch_size)
-        validated = []
-        errors: list[RowError] = []
-        seen = 0
-        with _progress() as bar:
-            task = bar.add_task(f"validating {path.name}", total=total or None)
-            for batch in batches:
-                import pyarrow as pa
+    columns = parse_column_mapping(mapping)
+    with _monitor(config, store) as mon, _progress() as bar:
+        tasks: dict[str, Any] = {}
 
-                table = pa.Table.from_batches([batch])
-                if columns:
-                    table = table.rename_columns([columns.get(c, c) for c in table.column_names])
-                try:
-                    rows = normalise_feedback(table, cfg) if feedback else normalise_predictions(table, cfg, attribute_columns=attributes)
-                    validated.append(rows)
-                except BatchRejected as exc:
-                    from dataclasses import replace
+        def progress(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(f"{phase} {path.name}", total=total)
+            bar.update(tasks[phase], advance=done)
 
-                    errors.extend(replace(r, index=None if r.index is None else r.index + seen) for r in exc.rows)
-                seen += table.num_rows
-                bar.update(task, advance=table.num_rows)
-        if errors:
-            raise BatchRejected(errors, total=seen)
-        inserted = duplicates = 0
-        with _progress() as bar:
-            task = bar.add_task(f"writing {path.name}", total=seen)
-            for rows in validated:
-                n_new, n_dup = (mon.store.insert_feedback(cfg, rows) if feedback else mon.store.insert_predictions(cfg, rows))
-                inserted += n_new
-                duplicates += n_dup
-                bar.update(task, advance=rows.num_rows)
-    result = {"ok": True, "file": str(path), "model": cfg.name, "kind": "feedback" if feedback else "predictions",
-              "rows": seen, "inserted": inserted, "duplicates": duplicates}
+        result = ingest_file(mon, path, model=model, columns=columns, attribute_columns=attributes, feedback=feedback,
+                             batch_size=batch_size, progress=None if as_json else progress)
     if as_json:
-        _print_json(result)
+        _print_json({"ok": True, **result.to_dict()})
     else:
-        out.print(f"[green]✓[/] {seen:,} rows read from {path.name}: {inserted:,} new, {duplicates:,} already stored", highlight=False)
+        out.print(f"[green]✓[/] {result.rows:,} rows read from {path.name}: {result.inserted:,} new, "
+                  f"{result.duplicates:,} already stored", highlight=False)
 
 
 @main.command()
