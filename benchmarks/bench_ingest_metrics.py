@@ -268,6 +268,7 @@ def bench_ingest(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "arrow_mb": round(table.nbytes / 1e6, 1),
         "results": results,
         "ratio_library_over": ratios,
+        "cpu_ratio_library_over": _cpu_ratios(results),
         "library_stages_seconds": stages,
         "within_target_vs_pk": ratios["baseline_pk"] <= TARGET_RATIO,
     }
@@ -386,6 +387,7 @@ def bench_metrics(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             "baseline_core_sql": lib / results["baseline_core_sql"]["seconds"],
             "baseline_full_sql": lib / results["baseline_full_sql"]["seconds"],
         },
+        "cpu_ratio_library_over": _cpu_ratios(results, ["baseline_core_sql", "baseline_full_sql"]),
         "ratio_library_with_profile_over_full_sql": results["library_with_profile"]["seconds"] / results["baseline_full_sql"]["seconds"],
         "library_queries": queries,
         "within_target_vs_core": lib / results["baseline_core_sql"]["seconds"] <= TARGET_RATIO,
@@ -448,6 +450,7 @@ def ingest_populated(args: argparse.Namespace, mon: Monitor, stored: int) -> dic
         "batch_rows": size,
         "results": results,
         "ratio_library_over": {c: lib / results[c]["seconds"] for c in cases if c != "library"},
+        "cpu_ratio_library_over": _cpu_ratios(results),
         "library_stages_seconds": stages,
     }
 
@@ -482,6 +485,11 @@ def _library_queries(store: DuckDBStore, model: Any, *, profile: Any) -> int:
 
 
 # -- output --------------------------------------------------------------------------------------
+def _cpu_ratios(results: dict[str, Any], keys: list[str] | None = None) -> dict[str, float]:
+    lib = results["library"]["cpu_seconds"]
+    return {k: lib / results[k]["cpu_seconds"] for k in (keys or [k for k in results if k != "library"])}
+
+
 def _summary(times: list[Timing], rows: int) -> dict[str, Any]:
     med = statistics.median(times)
     return {
