@@ -68,12 +68,11 @@ def compute_window_metrics(
     selects = [
         "count(*) AS volume",
         "count(DISTINCT user_id) AS unique_users",
-        "quantile_cont(latency_ms, 0.5) AS latency_p50",
-        "quantile_cont(latency_ms, 0.95) AS latency_p95",
-        "quantile_cont(latency_ms, 0.99) AS latency_p99",
-        "avg(CASE WHEN error IS NOT NULL THEN 1.0 ELSE 0.0 END) AS error_rate",
+        "quantile_cont(latency_ms, [0.5, 0.95, 0.99]) AS latency_quantiles",
+        "CAST(count(error) AS DOUBLE) / count(*) AS error_rate",
         "avg(confidence) AS mean_confidence",
-        "avg(CASE WHEN confidence < ? THEN 1.0 ELSE 0.0 END) FILTER (WHERE confidence IS NOT NULL) AS low_confidence_rate",
+        # A comparison with NULL is NULL, and avg() skips NULLs: the rate is over non-missing values.
+        "avg(CAST(confidence < ? AS DOUBLE)) AS low_confidence_rate",
         "count(prediction) AS answered",
     ]
     select_params: list[Any] = [model.low_confidence_threshold]
@@ -87,13 +86,13 @@ def compute_window_metrics(
     categorical = profile.categorical if profile is not None else {}
     for f in model.features:
         c = quote_ident(feature_column(f.name))
-        selects.append(f"avg(CASE WHEN {c} IS NULL THEN 1.0 ELSE 0.0 END) AS {_alias('feature.' + f.name + '.missing_rate')}")
+        selects.append(f"CAST(count(*) - count({c}) AS DOUBLE) / count(*) AS {_alias('feature.' + f.name + '.missing_rate')}")
         if f.type == "numeric":
             selects.append(f"avg({c}) AS {_alias('feature.' + f.name + '.mean')}")
             ref = numeric.get(f.name)
             if ref is not None:
                 selects.append(
-                    f"avg(CASE WHEN {c} < ? OR {c} > ? THEN 1.0 ELSE 0.0 END) FILTER (WHERE {c} IS NOT NULL) "
+                    f"avg(CAST({c} < ? OR {c} > ? AS DOUBLE)) "
                     f"AS {_alias('feature.' + f.name + '.out_of_range_rate')}"
                 )
                 select_params += [ref["min"], ref["max"]]
@@ -102,7 +101,7 @@ def compute_window_metrics(
             if known:
                 marks = ", ".join("?" for _ in known)
                 selects.append(
-                    f"avg(CASE WHEN {c} NOT IN ({marks}) THEN 1.0 ELSE 0.0 END) FILTER (WHERE {c} IS NOT NULL) "
+                    f"avg(CAST({c} NOT IN ({marks}) AS DOUBLE)) "
                     f"AS {_alias('feature.' + f.name + '.unseen_rate')}"
                 )
                 select_params += known
@@ -111,6 +110,8 @@ def compute_window_metrics(
     for row in store.query_dicts(sql, [*select_params, *params]):
         ws = row.pop("window_start")
         answered = row.pop("answered")
+        quantiles = row.pop("latency_quantiles") or [None, None, None]
+        row["latency_p50"], row["latency_p95"], row["latency_p99"] = quantiles
         out[ws] = {aliases.get(k, k): (None if v is None else float(v)) for k, v in row.items()}
         out[ws]["_answered"] = float(answered)
     if not out:

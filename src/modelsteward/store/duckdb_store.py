@@ -258,16 +258,22 @@ class DuckDBStore:
         with self.transaction() as con:
             con.register("_staged_predictions", rows)
             try:
-                clash = con.execute(
-                    f"SELECT s.prediction_id FROM _staged_predictions s JOIN {table} p USING (prediction_id) "
-                    f"WHERE {differs} ORDER BY 1 LIMIT 50",
-                    clash_params,
-                ).fetchall()
-                if clash:
-                    raise _prediction_conflict([r[0] for r in clash])
+                # First the ids alone (a narrow join); the content is compared only when some
+                # ids are stored already, and a batch of new ids takes a plain INSERT.
+                stored = con.execute(
+                    f"SELECT count(*) FROM _staged_predictions s SEMI JOIN {table} p USING (prediction_id)"
+                ).fetchall()[0][0]
+                if stored:
+                    clash = con.execute(
+                        f"SELECT s.prediction_id FROM _staged_predictions s JOIN {table} p USING (prediction_id) "
+                        f"WHERE {differs} ORDER BY 1 LIMIT 50",
+                        clash_params,
+                    ).fetchall()
+                    if clash:
+                        raise _prediction_conflict([r[0] for r in clash])
+                on_conflict = " ON CONFLICT DO NOTHING" if stored else ""
                 inserted = con.execute(
-                    f"INSERT INTO {table} ({col_list}, ingested_at) SELECT {col_list}, ? FROM _staged_predictions "
-                    "ON CONFLICT DO NOTHING",
+                    f"INSERT INTO {table} ({col_list}, ingested_at) SELECT {col_list}, ? FROM _staged_predictions{on_conflict}",
                     [_now()],
                 ).fetchall()[0][0]
             finally:
