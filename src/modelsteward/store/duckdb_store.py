@@ -12,6 +12,7 @@ write survives a crash of the process.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -62,6 +63,16 @@ def _prediction_conflict(ids: list[str]) -> ConflictError:
         ids=ids,
         hint="a prediction id names one prediction; use a new id for a new prediction. Nothing from this batch was written",
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _column_list_cached(names: tuple[str, ...]) -> str:
+    return ", ".join(quote_ident(c) for c in names)
+
+
+def _column_list(names: Sequence[str]) -> str:
+    """Quoted, validated column names (cached: the same few layouts are written again and again)."""
+    return _column_list_cached(tuple(names))
 
 
 def _now() -> datetime:
@@ -281,20 +292,27 @@ class DuckDBStore:
         return int(inserted), n_rows - int(inserted)
 
     def _insert_small(self, table: str, rows: pa.Table, compare: list[str], ts_default: datetime | None, n_rows: int) -> tuple[int, int]:
-        """The request-path write: point lookups through the primary key and one INSERT.
+        """The request-path write: one parameterised INSERT, optimistic about the ids.
 
         Registering an Arrow table and hash-joining it with the whole prediction table costs
-        milliseconds that grow with the table; for a handful of rows, looking the ids up in the
-        primary-key index and sending the values as parameters keeps one write around a
-        millisecond plus the commit. One INSERT statement is atomic on its own, and the store's
-        lock keeps the check and the write together (DuckDB admits one writing process).
+        milliseconds that grow with the table. Here the rows go straight into a plain INSERT;
+        only if the primary key refuses it (an id is stored already: a retry, or a conflict) are
+        the stored rows looked up through the key and compared. One statement is atomic, and
+        the store's lock keeps the look-up and the write together (DuckDB admits one writing
+        process), so no ON CONFLICT clause is needed (it doubles the cost of a one-row write).
         """
         names = rows.schema.names
         records = rows.to_pylist()
-        ids = [r["prediction_id"] for r in records]
-        marks = ", ".join("?" for _ in ids)
-        cols = ", ".join(quote_ident(c) for c in names)
+        if not records:
+            return 0, n_rows
         with self._lock:
+            try:
+                return self._insert_values(table, names, records), n_rows - len(records)
+            except duckdb.ConstraintException:
+                pass  # some id is stored already: compare, then write only the new rows
+            ids = [r["prediction_id"] for r in records]
+            cols = _column_list(names)
+            marks = ", ".join("?" for _ in ids)
             stored = {r["prediction_id"]: r for r in self.query_dicts(f"SELECT {cols} FROM {table} WHERE prediction_id IN ({marks})", ids)}
             clash = sorted({
                 r["prediction_id"] for r in records if r["prediction_id"] in stored
@@ -303,17 +321,15 @@ class DuckDBStore:
             if clash:
                 raise _prediction_conflict(clash[:50])
             fresh = [r for r in records if r["prediction_id"] not in stored]
-            if not fresh:
-                return 0, n_rows
-            row_marks = "(" + ", ".join("?" for _ in range(len(names) + 1)) + ")"
-            now = _now()
-            params = [v for r in fresh for v in (*(r[c] for c in names), now)]
-            # The ids were just looked up under the lock, so no ON CONFLICT clause is needed (it
-            # doubles the cost of a one-row write).
-            inserted = self._con.execute(
-                f"INSERT INTO {table} ({cols}, ingested_at) VALUES {', '.join(row_marks for _ in fresh)}", params
-            ).fetchall()[0][0]
-        return int(inserted), n_rows - int(inserted)
+            inserted = self._insert_values(table, names, fresh) if fresh else 0
+        return inserted, n_rows - inserted
+
+    def _insert_values(self, table: str, names: list[str], records: list[dict[str, Any]]) -> int:
+        row_marks = "(" + ", ".join("?" for _ in range(len(names) + 1)) + ")"
+        now = _now()
+        params = [v for r in records for v in (*(r[c] for c in names), now)]
+        sql = f"INSERT INTO {table} ({_column_list(names)}, ingested_at) VALUES {', '.join(row_marks for _ in records)}"
+        return int(self._con.execute(sql, params).fetchall()[0][0])
 
     def insert_feedback(self, model: ModelConfig, rows: pa.Table) -> tuple[int, int]:
         """Insert validated feedback; returns (inserted, already present).
