@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -193,6 +194,10 @@ def check(config: str, store: str | None, model: str | None, until: datetime | N
         sys.exit(1)
 
 
+def _window_of(config: str, model: str | None) -> str:
+    return load_config(config).model(model).window
+
+
 def _sev_style(severity: str) -> str:
     return {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}.get(severity, "white")
 
@@ -211,15 +216,20 @@ def metrics(config: str, store: str | None, model: str | None, last: int, as_jso
     if as_json:
         _print_json([{"window_start": ws, "window_end": we, "metrics": m} for ws, we, m in history])
         return
-    table = Table(title="Window metrics")
-    cols = [("volume", "{:,.0f}"), ("accuracy", "{:.1%}"), ("f1_macro", "{:.1%}"), ("label_coverage", "{:.0%}"),
-            ("mean_confidence", "{:.3f}"), ("low_confidence_rate", "{:.1%}"), ("latency_p95", "{:.0f}"),
-            ("error_rate", "{:.2%}"), ("drift.features_drifted", "{:.0f}")]
-    table.add_column("window")
-    for c, _ in cols:
-        table.add_column(c.replace("drift.features_drifted", "drifted"), justify="right")
+    cfg_window = _window_of(config, model)
+    table = Table(title="Window metrics", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="acc/F1 over labelled predictions; lab = label coverage; low = confidence below the "
+                          "threshold; p95 = latency ms; err = error rate; drift = inputs drifted")
+    cols = [("volume", "n", "{:,.0f}"), ("accuracy", "acc", "{:.1%}"), ("f1_macro", "F1", "{:.1%}"),
+            ("label_coverage", "lab", "{:.0%}"), ("mean_confidence", "conf", "{:.3f}"),
+            ("low_confidence_rate", "low", "{:.1%}"), ("latency_p95", "p95", "{:.0f}"),
+            ("error_rate", "err", "{:.1%}"), ("drift.features_drifted", "drift", "{:.0f}")]
+    table.add_column("window", no_wrap=True)
+    for _, header, _ in cols:
+        table.add_column(header, justify="right", no_wrap=True)
+    stamp = "%Y-%m-%d %H:%M" if cfg_window == "hour" else "%Y-%m-%d"
     for ws, _, m in history:
-        table.add_row(f"{ws:%Y-%m-%d %H:%M}", *[("—" if m.get(c) is None else f.format(m[c])) for c, f in cols])
+        table.add_row(f"{ws:{stamp}}", *[("—" if m.get(c) is None else f.format(m[c])) for c, _, f in cols])
     out.print(table)
     if not history:
         out.print("no windows yet: log predictions, then run [bold]steward check[/]")
