@@ -177,9 +177,13 @@ def ingest(path: Path, config: str, store: str | None, model: str | None, mappin
 @handle_errors
 def check(config: str, store: str | None, model: str | None, until: datetime | None, everything: bool, fail_on: str, as_json: bool) -> None:
     """Evaluate due windows and alert rules (for cron and CI)."""
-    with _monitor(config, store) as mon:
+    with _monitor(config, store) as mon, _progress() as bar:
         names = [model] if model else [m.name for m in mon.config.models]
-        reports = [mon.check(name, until=until, everything=everything) for name in names]
+        reports = []
+        for name in names:
+            task = bar.add_task(f"checking {name}", total=None)
+            reports.append(mon.check(name, until=until, everything=everything,
+                                     progress=None if as_json else (lambda done, total, t=task: bar.update(t, completed=done, total=total))))
     fired = [a for r in reports for a in r.new_alerts]
     failing = fail_on != "never" and any(SEVERITY_RANK[a["severity"]] >= SEVERITY_RANK[fail_on] for a in fired)
     if as_json:

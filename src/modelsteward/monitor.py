@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -265,10 +265,18 @@ class Monitor:
             start += length
         return out
 
-    def check(self, model: str | None = None, *, until: datetime | None = None, everything: bool = False) -> CheckReport:
+    def check(
+        self,
+        model: str | None = None,
+        *,
+        until: datetime | None = None,
+        everything: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> CheckReport:
         """Compute metrics and drift of the due windows, evaluate the alert rules, store alerts.
 
-        ``everything`` recomputes every ended window, not only new or changed ones.
+        ``everything`` recomputes every ended window, not only new or changed ones;
+        ``progress(done, total)`` is called after each window (for a progress bar).
         """
         cfg = self.model(model)
         until = until or _now()
@@ -282,7 +290,7 @@ class Monitor:
             due = self._ended_windows(cfg, first, until)
         report = CheckReport(cfg.name, due)
         length = WINDOW_LENGTH[cfg.window]
-        for start in due:
+        for done, start in enumerate(due, start=1):
             # Stamped before reading: data that arrives while the window is computed leaves it due.
             computed_at = _now()
             metrics = compute_window_metrics(self.store, cfg, start, start + length, profile=profile).get(start)
@@ -291,6 +299,8 @@ class Monitor:
             drift = window_drift(self.store, cfg, profile, start, start + length) if profile is not None else []
             metrics.update(_drift_metrics(drift))
             self._save_window(cfg, start, start + length, metrics, drift, computed_at=computed_at)
+            if progress is not None:
+                progress(done, len(due))
         report.evaluations, report.new_alerts = self._evaluate_rules(cfg, profile)
         return report
 
