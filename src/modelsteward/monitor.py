@@ -410,11 +410,15 @@ class Monitor:
         )
 
 
+PROFILE_FORMAT = 2  # bump when the stored profile gains a part (2: the reference ECDF table)
+
+
 def _reference_fingerprint(cfg: ModelConfig, period_state: Any = None) -> str:
     """What a reference profile depends on; the profile is rebuilt when this changes."""
     ref = cfg.reference
     assert ref is not None
     parts: dict[str, Any] = {
+        "format": PROFILE_FORMAT,
         "window": cfg.window,
         "period_state": period_state,
         "reference": ref.model_dump(mode="json"),

@@ -122,6 +122,7 @@ def build_reference(store: DuckDBStore, model: ModelConfig) -> ReferenceProfile:
     if n_rows == 0:
         raise ConfigError("the reference has no rows", path="reference", hint="check the file or the period")
     profile = _profile(store, model, table, n_rows, source)
+    _build_ecdf(store, model, table)
     if ref.start is not None:
         # Per-window figures (volume, latency, error rate, ...) from the period's windows; where
         # the rows give a baseline directly (means, shares, accuracy), the pooled rows win.
@@ -133,6 +134,28 @@ def build_reference(store: DuckDBStore, model: ModelConfig) -> ReferenceProfile:
         con.execute("INSERT INTO reference_profiles VALUES (?, ?, ?, ?, ?)",
                     [model.name, json.dumps(source), n_rows, profile.to_json(), datetime.now(UTC).replace(tzinfo=None)]).fetchall()
     return profile
+
+
+def _build_ecdf(store: DuckDBStore, model: ModelConfig, table: str) -> None:
+    """Sorted distinct values with cumulative counts, per numeric subject, stored once.
+
+    Every window's two-sample KS statistic evaluates the reference ECDF at the window's values
+    (and the window's at the reference's); keeping it sorted and aggregated saves sorting the
+    whole reference again for every window and feature.
+    """
+    ecdf = DuckDBStore.reference_ecdf_table(model.name)
+    parts = [
+        f"SELECT CAST(? AS VARCHAR) AS subject, {quote_ident(column)} AS v, count(*) AS n FROM {table} "
+        f"WHERE {quote_ident(column)} IS NOT NULL GROUP BY 2"
+        for column in numeric_subjects(model).values()
+    ]
+    with store.transaction() as con:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {ecdf} AS SELECT subject, v, "
+            f"sum(n) OVER (PARTITION BY subject ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum "
+            f"FROM ({' UNION ALL '.join(parts)}) ORDER BY subject, v",
+            list(numeric_subjects(model)),
+        ).fetchall()
 
 
 def _profile(store: DuckDBStore, model: ModelConfig, table: str, n_rows: int, source: dict[str, Any]) -> ReferenceProfile:

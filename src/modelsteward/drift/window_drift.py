@@ -65,26 +65,26 @@ def _fmt_p(p: float) -> str:
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
-def ks_statistic_sql(store: DuckDBStore, ref_table: str, cur_sql: str, cur_params: list[Any], column: str) -> tuple[float, int, int]:
-    """Two-sample KS statistic D, computed in the engine from grouped pooled values."""
-    c = quote_ident(column)
+def ks_statistic_sql(store: DuckDBStore, ecdf_table: str, subject: str, cur_sql: str, cur_params: list[Any]) -> tuple[float, int, int]:
+    """Two-sample KS statistic D of the stored reference ECDF against a window, in the engine.
+
+    D is the largest gap between the two empirical distribution functions over the pooled
+    values: at each of the window's distinct values (the reference's ECDF found by an ASOF join)
+    and at each of the reference's (the window's ECDF likewise), exactly as
+    ``scipy.stats.ks_2samp`` evaluates it, ties included.
+    """
     row = store.query(
         f"""
-        WITH pooled AS (
-            SELECT {c} AS v, 1 AS a, 0 AS b FROM {ref_table} WHERE {c} IS NOT NULL
-            UNION ALL
-            SELECT v, 0, 1 FROM ({cur_sql}) cur WHERE v IS NOT NULL
-        ),
-        grouped AS (SELECT v, sum(a) AS a, sum(b) AS b FROM pooled GROUP BY v),
-        totals AS (SELECT sum(a) AS na, sum(b) AS nb FROM grouped),
-        cumulative AS (
-            SELECT sum(a) OVER w AS ca, sum(b) OVER w AS cb FROM grouped
-            WINDOW w AS (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        )
+        WITH ref AS (SELECT v, cum FROM {ecdf_table} WHERE subject = ?),
+        cur AS (SELECT v, count(*) AS n FROM ({cur_sql}) c WHERE v IS NOT NULL GROUP BY v),
+        cur_cum AS (SELECT v, sum(n) OVER (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum FROM cur),
+        totals AS (SELECT (SELECT max(cum) FROM ref) AS na, (SELECT sum(n) FROM cur) AS nb),
+        at_cur AS (SELECT coalesce(r.cum, 0) AS ca, c.cum AS cb FROM cur_cum c ASOF LEFT JOIN ref r ON c.v >= r.v),
+        at_ref AS (SELECT r.cum AS ca, coalesce(c.cum, 0) AS cb FROM ref r ASOF LEFT JOIN cur_cum c ON r.v >= c.v)
         SELECT max(abs(CAST(ca AS DOUBLE) / na - CAST(cb AS DOUBLE) / nb)), any_value(na), any_value(nb)
-        FROM cumulative, totals
+        FROM (SELECT * FROM at_cur UNION ALL SELECT * FROM at_ref), totals
         """,
-        cur_params,
+        [subject, *cur_params],
     )[0]
     d, na, nb = row
     return (float(d) if d is not None else 0.0), int(na or 0), int(nb or 0)
@@ -96,7 +96,6 @@ def window_drift(
     """Every drift test of the window ``[start, end)`` against the stored reference profile."""
     settings = model.drift
     table = DuckDBStore.predictions_table(model.name)
-    ref_table = DuckDBStore.reference_table(model.name)
     results: list[DriftResult] = []
 
     for subject, column in numeric_subjects(model).items():
@@ -111,7 +110,7 @@ def window_drift(
                                        f"{n_cur} values in this window; at least {settings.min_samples} are needed to tell",
                                        n_reference=ref["n"], n_current=n_cur))
             continue
-        d, n_ref, n_cur = ks_statistic_sql(store, ref_table, cur_sql, [start, end], column)
+        d, n_ref, n_cur = ks_statistic_sql(store, DuckDBStore.reference_ecdf_table(model.name), subject, cur_sql, [start, end])
         p = ks_pvalue(d, n_ref, n_cur)
         expr, eparams = bin_index_sql("v", ref["edges"])
         got = dict(store.query(f"SELECT {expr}, count(*) FROM ({cur_sql}) WHERE v IS NOT NULL GROUP BY 1", [*eparams, start, end]))

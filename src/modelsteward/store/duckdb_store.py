@@ -188,6 +188,11 @@ class DuckDBStore:
     def reference_table(model: str) -> str:
         return quote_ident("reference__" + model.replace("-", "_"))
 
+    @staticmethod
+    def reference_ecdf_table(model: str) -> str:
+        """The reference's empirical distribution per numeric subject: (subject, v, cumulative count)."""
+        return quote_ident("reference_ecdf__" + model.replace("-", "_"))
+
     def register_model(self, model: ModelConfig) -> None:
         """Create or update a model's tables; new features become new columns.
 
