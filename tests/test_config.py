@@ -280,7 +280,7 @@ BAD: list[tuple[str, Mutation, str, str]] = [
         "metric_drift_stat_mismatch",
         lambda d: _model(d)["alerts"][0].update(metric="drift.category.ks_p_value"),
         "models[0].alerts[0].metric",
-        "chi2_p_value",
+        "drift.category.chi2_p_value",
     ),
     ("severity", lambda d: _model(d)["alerts"][0].update(severity="P9"), "models[0].alerts[0].severity", "critical, high"),
     ("response_sla", lambda d: _model(d)["alerts"][1].update(response_sla="soon"), "models[0].alerts[1].response_sla", "duration"),

@@ -109,7 +109,7 @@ def test_answers_are_derived_from_the_data(demo, lab):
     before = weekly[weekly.week < 5].accuracy.mean()
     after = weekly[weekly.week >= 5].accuracy.mean()
     assert f"{before:.1%}" in answers["1."] and f"{after:.1%}" in answers["1."]
-    assert answers["2."].startswith("Both: data drift") and "concept drift" in answers["2."]
+    assert answers["2."].startswith("Both. Data drift: category has drifted") and "Concept drift: accuracy fell within each" in answers["2."]
     first_week = min(w for w, a in zip(weekly.week, weekly.accuracy, strict=True) if a < 0.85)
     assert answers["3."].startswith(f"accuracy_drop (high) in week {first_week}")
     assert "retrain_accuracy_below_85 in week" in answers["4."]

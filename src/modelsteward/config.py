@@ -161,13 +161,43 @@ class GroundTruthSettings(_Strict):
 
 
 class DriftSettings(_Strict):
-    """How distributions are compared with the reference."""
+    """How distributions are compared with the reference (the tests are listed in docs/concepts.md)."""
 
-    bins: int = Field(default=10, ge=2, le=100, description="Quantile bins of the reference used by PSI on numeric features.")
-    p_value: float = Field(default=0.05, gt=0, lt=1, description="Significance level of the drift tests.")
-    psi_threshold: float = Field(default=0.1, gt=0, description="PSI at or above which a shift counts as practically large.")
-    share_change_pp: float = Field(default=10.0, gt=0, description="Change in a category's share, in percentage points, that counts as a shift.")
-    min_samples: int = Field(default=30, ge=1, description="Windows with fewer rows than this are reported as 'not enough data'.")
+    bins: int = Field(default=10, ge=2, le=100, description="Quantile bins of the reference used by the binned tests (PSI, Jensen–Shannon, Hellinger) on numeric features.")
+    p_value: float = Field(default=0.05, gt=0, lt=1, description="Significance level of the drift tests, after correction across the features of a window.")
+    correction: Literal["bh", "bonferroni", "none"] = Field(
+        default="bh", description="Multiple-testing correction across the features of a window: `bh` (Benjamini–Hochberg), `bonferroni` or `none`.")
+    numeric_tests: list[str] = Field(
+        default_factory=lambda: list(_registry().DEFAULT_NUMERIC),
+        description="Tests run on numeric features and confidence: any of ks, wasserstein, psi, jensen_shannon, hellinger, anderson_darling, cramer_von_mises.")
+    categorical_tests: list[str] = Field(
+        default_factory=lambda: list(_registry().DEFAULT_CATEGORICAL),
+        description="Tests run on categorical features, the predicted class and the label: any of chi2, g_test, total_variation, psi, jensen_shannon.")
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Effect size at or above which a test counts a change as practically large, by test name (defaults in docs/concepts.md).")
+    min_samples: int = Field(default=30, ge=1, description="Windows with fewer values than this are reported as 'not enough data'.")
+
+    @model_validator(mode="after")
+    def _known_tests(self) -> DriftSettings:
+        tests = _registry().TESTS
+        for key, kind in (("numeric_tests", "numeric"), ("categorical_tests", "categorical")):
+            for name in getattr(self, key):
+                if name not in tests or not tests[name].accepts(kind):
+                    ok = ", ".join(t.name for t in tests.values() if t.accepts(kind))
+                    raise ValueError(f"{key}: {name!r} is not a {kind} drift test; expected one of {ok}")
+        for name, value in self.thresholds.items():
+            if name not in tests:
+                raise ValueError(f"thresholds: unknown test {name!r}; expected one of {', '.join(tests)}")
+            if not value >= 0:
+                raise ValueError(f"thresholds: {name} must be a number >= 0")
+        return self
+
+
+def _registry() -> Any:
+    from modelsteward.drift import registry
+
+    return registry
 
 
 class ThresholdCondition(_Strict):

@@ -130,7 +130,7 @@ def _ks_summary(ks: Any, draws: LabDraws) -> dict[str, Any]:
 
 
 def _technical_summary(recent: dict[tuple[str, str], Any], draws: LabDraws) -> dict[str, Any]:
-    shares = recent[("category", "share_change")].details["shares"]["technical"]
+    shares = recent[("category", "total_variation")].details["shares"]["technical"]
     lab_train = float(draws.training_technical.mean())
     lab_recent = float(sum(wk.technical.sum() for wk in draws.weeks[DRIFT_WEEK - 1:]) /
                        sum(len(wk.technical) for wk in draws.weeks[DRIFT_WEEK - 1:]))

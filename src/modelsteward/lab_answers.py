@@ -91,7 +91,7 @@ def answer_lab_questions(mon: Monitor, history: History, recent: dict[tuple[str,
     p_acc = two_proportion_z_test(k1, n1, k2, n2)
     verdicts: dict[str, set[int]] = {}
     for d in mon.drift():
-        if d["test"] == "verdict" and d["status"] == "drift":
+        if d["test"] == "verdict" and d["status"] == "drift" and d["subject"] != "inputs":
             verdicts.setdefault(d["subject"], set()).add(week_of(d["window_start"]))
     from_week = {s: _persistent_from(weeks, v) for s, v in verdicts.items()}
     drifting = sorted((w, s) for s, w in from_week.items() if w is not None)
@@ -112,17 +112,20 @@ def answer_lab_questions(mon: Monitor, history: History, recent: dict[tuple[str,
     feature_drift = [s for s in ("category", *[f.name for f in model.features]) if recent.get((s, "verdict")) is not None
                      and recent[(s, "verdict")].status == "drift"]
     feature_drift = list(dict.fromkeys(feature_drift))
-    kinds = []
-    if feature_drift:
-        kinds.append("data drift (" + "; ".join(recent[(s, "verdict")].reading for s in feature_drift) + ")")
     concept, concept_text = _concept_drift(seg)
-    if concept:
-        kinds.append("concept drift (" + concept_text + ")")
     label_v = recent.get(("label", "verdict"))
-    label_text = (f"Label drift: {'yes' if label_v.status == 'drift' else 'no'} — {label_v.reading}." if label_v is not None else "")
-    q2 = (("Both: " if len(kinds) == 2 else "") + " and ".join(kinds) + ". " if kinds else "No drift that the tests can see. ") + label_text
+    parts = []
+    if feature_drift:
+        parts.append("Data drift: " + " ".join(recent[(s, "verdict")].reading for s in feature_drift))
+    if concept:
+        parts.append(f"Concept drift: {concept_text}.")
+    head = "Both." if feature_drift and concept else ("Data drift only." if feature_drift else
+                                                       "Concept drift only." if concept else "No drift that the tests can see.")
+    q2 = " ".join([head, *parts])
     if not concept:
         q2 += f" Not concept drift: {concept_text}."
+    if label_v is not None:
+        q2 += f" Label drift: {'yes' if label_v.status == 'drift' else 'no'} — {label_v.reading}"
 
     ordered = sorted(alerts, key=lambda a: (a["week"], -SEVERITY_RANK[a["severity"]], a["rule"]))
     if ordered:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -437,21 +438,32 @@ def _reference_fingerprint(cfg: ModelConfig, period_state: Any = None) -> str:
 
 
 def _drift_metrics(drift: list[DriftResult]) -> dict[str, float | None]:
+    """Drift results as window metrics: ``drift.<subject>.<test>`` (the effect size), with
+    ``_statistic``, ``_p_value`` and ``_p_adjusted``; counts of drifted inputs."""
     out: dict[str, float | None] = {}
-    verdicts = [d for d in drift if d.test == "verdict" and d.subject not in ("prediction", "label")]
+    verdicts = [d for d in drift if d.test == "verdict" and d.subject not in ("prediction", "label", "inputs")]
     if verdicts:
         out["drift.features_drifted"] = float(sum(d.status == "drift" for d in verdicts))
-    names = {"ks": ("ks_statistic", "ks_p_value"), "chi2": ("chi2_statistic", "chi2_p_value")}
     for d in drift:
-        if d.test in names:
-            stat, p = names[d.test]
-            out[f"drift.{d.subject}.{stat}"] = d.statistic
-            out[f"drift.{d.subject}.{p}"] = d.p_value
-        elif d.test == "psi":
-            out[f"drift.{d.subject}.psi"] = d.statistic
-        elif d.test == "share_change":
-            out[f"drift.{d.subject}.max_share_change_pp"] = d.statistic
+        if d.subject == "inputs":
+            out["drift.inputs_drifted"] = 1.0 if d.status == "drift" else 0.0
+            continue
+        if d.test == "verdict":
+            continue
+        base = f"drift.{d.subject}.{d.test}"
+        out[base] = _finite(d.effect_size)
+        out[base + "_statistic"] = _finite(d.statistic)
+        if d.p_value is not None:
+            out[base + "_p_value"] = d.p_value
+            out[base + "_p_adjusted"] = d.details.get("p_adjusted")
+        if "max_share_change_pp" in d.details:
+            out[f"drift.{d.subject}.max_share_change_pp"] = d.details["max_share_change_pp"]
     return out
+
+
+def _finite(x: float | None) -> float | None:
+    """An infinite effect (a constant reference that moved) is stored as NULL, not as a number."""
+    return None if x is None or not math.isfinite(x) else x
 
 
 def _alert_message(rule: str, e: Evaluation) -> str:

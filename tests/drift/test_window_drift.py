@@ -120,7 +120,17 @@ def test_ks_equals_scipy_on_the_same_values(tmp_path: Path, n_ref: int, n_cur: i
         np.testing.assert_allclose(ks.statistic, expected.statistic, rtol=RTOL, atol=0, err_msg=subject)
         np.testing.assert_allclose(ks.p_value, expected.pvalue, rtol=RTOL, atol=0, err_msg=subject)
         assert (ks.n_reference, ks.n_current) == (present(r_vals).size, present(c_vals).size)
-        assert ks.status == ("drift" if expected.pvalue < 0.05 else "no_drift")
+        w = res[(subject, "wasserstein")]  # computed in SQL from the same ECDFs
+        expected_w = stats.wasserstein_distance(present(r_vals), present(c_vals)) / np.std(present(r_vals), ddof=1)
+        np.testing.assert_allclose(w.statistic, expected_w, rtol=RTOL, atol=1e-15, err_msg=subject)
+    # p-values are Benjamini-Hochberg adjusted across the window's inputs (x and confidence here)
+    raw = [stats.ks_2samp(present(a), present(b)).pvalue for a, b in ((ref["x"], cur_x), (ref["confidence"], cur_conf))]
+    adjusted = stats.false_discovery_control(raw, method="bh")
+    for subject, p_adj in zip(("x", "confidence"), adjusted, strict=True):
+        ks = res[(subject, "ks")]
+        np.testing.assert_allclose(ks.details["p_adjusted"], p_adj, rtol=1e-12)
+        significant, large = p_adj < 0.05, ks.effect_size >= 0.1
+        assert ks.status == ("drift" if significant and large else "small_change" if significant else "no_drift")
 
 
 @pytest.mark.parametrize("bins", [10, 4])
@@ -155,18 +165,20 @@ def expected_categorical(ref_values: Any, cur_values: Any) -> dict[str, Any]:
     change = 100 * (k / k.sum() - r / r.sum())
     return {"cats": cats, "chi2": chi2, "p": p, "dof": dof, "max_pp": float(np.abs(change).max()),
             "psi": psi(r, k), "n_ref": int(r.sum()), "n_cur": int(k.sum()),
-            "v": float(np.sqrt(chi2 / k.sum().__add__(r.sum())))}
+            "tv": float(0.5 * np.abs(k / k.sum() - r / r.sum()).sum()),
+            "w": float(np.sqrt(chi2 * (r.sum() + k.sum()) / (r.sum() * k.sum())))}  # Cohen's w
 
 
 def assert_categorical(res: dict[tuple[str, str], DriftResult], subject: str, exp: dict[str, Any]) -> None:
     chi = res[(subject, "chi2")]
     np.testing.assert_allclose(chi.statistic, exp["chi2"], rtol=RTOL, err_msg=subject)
     np.testing.assert_allclose(chi.p_value, exp["p"], rtol=RTOL, err_msg=subject)
-    np.testing.assert_allclose(chi.effect_size, exp["v"], rtol=RTOL, err_msg=subject)
+    np.testing.assert_allclose(chi.effect_size, exp["w"], rtol=RTOL, err_msg=subject)
     assert chi.details["categories"] == exp["cats"]
     assert (chi.n_reference, chi.n_current) == (exp["n_ref"], exp["n_cur"])
-    share = res[(subject, "share_change")]
-    np.testing.assert_allclose(share.statistic, exp["max_pp"], rtol=1e-12, err_msg=subject)
+    tv = res[(subject, "total_variation")]
+    np.testing.assert_allclose(tv.statistic, exp["tv"], rtol=1e-12, err_msg=subject)
+    np.testing.assert_allclose(tv.details["max_share_change_pp"], exp["max_pp"], rtol=1e-12, err_msg=subject)
     np.testing.assert_allclose(res[(subject, "psi")].statistic, exp["psi"], rtol=1e-12, err_msg=subject)
 
 
@@ -183,7 +195,7 @@ def test_categorical_feature_chi_square_share_change_and_psi(tmp_path: Path) -> 
     exp = expected_categorical(ref["category"], cur)
     assert exp["cats"] == ["a", "b", "c", "new"]
     assert_categorical(res, "category", exp)
-    shares = res[("category", "share_change")].details["shares"]
+    shares = res[("category", "total_variation")].details["shares"]
     cur_present = [c for c in cur if c is not None]
     assert shares["new"]["reference"] == 0.0
     assert shares["new"]["current"] == pytest.approx(cur_present.count("new") / len(cur_present))
@@ -198,8 +210,9 @@ def test_share_change_in_percentage_points(tmp_path: Path) -> None:
     mon = monitor(tmp_path, ref)
     log_window(mon, category=cur)
     res = run(mon)
-    share = res[("category", "share_change")]
-    assert share.statistic == pytest.approx(20.0)
+    share = res[("category", "total_variation")]
+    assert share.details["max_share_change_pp"] == pytest.approx(20.0)
+    assert share.statistic == pytest.approx(0.2)  # half the sum of |share changes|: 20 points moved
     assert {c: round(v["change_pp"], 9) for c, v in share.details["shares"].items()} == {
         "account": 0.0, "billing": 20.0, "technical": -20.0}
     assert_categorical(res, "category", expected_categorical(ref["category"], cur))
@@ -297,20 +310,20 @@ def test_drift_needs_significance_and_a_large_effect(tmp_path: Path) -> None:
            "category": ["a"] * 5000 + ["b"] * 5000, "prediction": ["urgent"] * 5000 + ["routine"] * 5000}
     mon = monitor(tmp_path, ref)
     log_window(mon,
-               x=grid + 0.1,                                         # tiny but real shift of x
+               x=grid + 0.07,                                        # tiny but real shift of x (0.07 sd)
                confidence=np.clip(0.7 + 0.1 * (grid + 1.0) / 4, 0, 1),  # a large shift of confidence
                category=["a"] * 5350 + ["b"] * 4650,                 # +3.5 pp: significant, small
                prediction=["urgent"] * 7000 + ["routine"] * 3000)    # +20 pp: significant, large
     res = run(mon)
     x = res[("x", "verdict")]
-    assert res[("x", "ks")].p_value < 0.05 and res[("x", "psi")].statistic < 0.1
+    assert res[("x", "ks")].details["p_adjusted"] < 0.05 and res[("x", "wasserstein")].statistic < 0.1
     assert x.status == "small_change"
-    assert res[("confidence", "ks")].p_value < 0.05 and res[("confidence", "psi")].statistic >= 0.1
+    assert res[("confidence", "ks")].details["p_adjusted"] < 0.05 and res[("confidence", "wasserstein")].statistic >= 0.1
     assert res[("confidence", "verdict")].status == "drift"
     assert res[("category", "chi2")].p_value < 0.05
-    assert res[("category", "share_change")].statistic == pytest.approx(3.5)
+    assert res[("category", "total_variation")].details["max_share_change_pp"] == pytest.approx(3.5)
     assert res[("category", "verdict")].status == "small_change"
-    assert res[("prediction", "share_change")].statistic == pytest.approx(20.0)
+    assert res[("prediction", "total_variation")].details["max_share_change_pp"] == pytest.approx(20.0)
     assert res[("prediction", "verdict")].status == "drift"
 
 
@@ -321,10 +334,10 @@ def test_large_effect_without_significance_is_not_drift(tmp_path: Path) -> None:
     mon = monitor(tmp_path, ref, min_samples=5, p_value=0.001)
     log_window(mon, category=["a", "a", "b", "b", "c", "c"], x=[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5])
     res = run(mon)
-    assert res[("category", "share_change")].statistic >= 10
+    assert res[("category", "total_variation")].statistic >= 0.1
     assert res[("category", "chi2")].p_value >= 0.001
     assert res[("category", "verdict")].status == "no_drift"
-    assert res[("x", "psi")].statistic >= 0.1 or res[("x", "ks")].p_value >= 0.001
+    assert res[("x", "wasserstein")].statistic >= 0.1 or res[("x", "ks")].p_value >= 0.001
     assert res[("x", "verdict")].status == "no_drift"
 
 
@@ -352,7 +365,10 @@ def test_check_stores_drift_results_and_drift_metrics(tmp_path: Path) -> None:
     assert day1["drift.x.ks_p_value"] == pytest.approx(direct[("x", "ks")].p_value, rel=1e-12)
     assert day1["drift.x.psi"] == pytest.approx(direct[("x", "psi")].statistic, rel=1e-12)
     assert day1["drift.category.chi2_p_value"] == pytest.approx(direct[("category", "chi2")].p_value, rel=1e-12)
-    assert day1["drift.category.max_share_change_pp"] == pytest.approx(direct[("category", "share_change")].statistic, rel=1e-12)
+    assert day1["drift.category.max_share_change_pp"] == pytest.approx(
+        direct[("category", "total_variation")].details["max_share_change_pp"], rel=1e-12)
+    assert day1["drift.x.wasserstein"] == pytest.approx(direct[("x", "wasserstein")].statistic, rel=1e-12)
+    assert day1["drift.inputs_drifted"] == (1.0 if direct[("inputs", "verdict")].status == "drift" else 0.0)
     verdicts = [direct[(s, "verdict")].status for s in ("x", "category", "confidence")]
     assert day1["drift.features_drifted"] == float(verdicts.count("drift"))
     assert verdicts[:2] == ["drift", "drift"]

@@ -1,29 +1,31 @@
-"""Drift of one window against the reference, with summaries computed inside the engine.
+"""Drift of one window against the reference: every configured test, corrected, with verdicts.
 
-Numeric subjects (numeric features and the confidence score):
+Summaries come from the store's engine; the statistics run on them:
 
-- **Kolmogorov–Smirnov** two-sample test. The statistic is computed in SQL from the pooled
-  empirical distribution functions (the same tie handling as ``scipy.stats.ks_2samp``); the
-  p-value by :func:`~modelsteward.drift.ks.ks_pvalue`, equal to scipy's. Reference: Hodges
-  (1958), "The significance probability of the Smirnov two-sample test".
-- **PSI** over the reference's quantile bins (counts per bin computed in SQL).
+- numeric subjects (numeric features and the confidence score): the two-sample KS statistic
+  and the Wasserstein-1 distance are computed in SQL from the stored reference ECDF and the
+  window's grouped values (exactly as ``scipy.stats.ks_2samp`` and
+  ``scipy.stats.wasserstein_distance`` evaluate them); PSI, Jensen–Shannon and Hellinger from
+  counts on the reference's quantile bins; Anderson–Darling and Cramér–von Mises, when
+  configured, from the pooled distinct values with their counts (these fetch one row per
+  distinct value, so they suit windows of up to a few hundred thousand values);
+- categorical subjects (categorical features, the predicted class, the ground-truth label):
+  chi-square, G-test, total variation, PSI and Jensen–Shannon from counts per category.
 
-Categorical subjects (categorical features, the predicted class, the ground-truth label):
-
-- **Pearson's chi-square test of homogeneity** of reference against current counts, with
-  Cramér's V; the **share change** of each category in percentage points; PSI.
-
-Verdict per subject (stored as the ``verdict`` test): *drift* when the change is significant
-(p below ``drift.p_value``) and practically large (PSI at least ``drift.psi_threshold`` for
-numeric subjects; a category share moved by at least ``drift.share_change_pp`` points for
-categorical ones); *small_change* when significant but below the effect threshold;
-*no_drift* otherwise; *not_enough_data* when the window has fewer than ``drift.min_samples``
-values; *no_reference* when the reference lacks the subject.
+Every test is declared once in :mod:`~modelsteward.drift.registry` (stable name, kinds,
+p-value or not, effect size, default threshold). Each subject's headline **verdict** pairs an
+effect with a p-value (:data:`~modelsteward.drift.registry.VERDICT_TESTS`: normalised
+Wasserstein with KS for numeric subjects, total variation with chi-square for categorical
+ones); the p-values are adjusted across the input subjects of the window (Benjamini–Hochberg by
+default), so the window-level verdict — *drift* when any input drifted — keeps its
+false-alarm rate at ``p_value`` (:func:`~modelsteward.drift.registry.dataset_verdict`). The
+predicted class and the label form a second family, adjusted on their own.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,19 +34,25 @@ import numpy as np
 
 from modelsteward.config import ModelConfig
 from modelsteward.drift.chi_square import chi_square_homogeneity, share_change
+from modelsteward.drift.correction import adjust
+from modelsteward.drift.distances import cohens_w, g_test, hellinger, jensen_shannon, total_variation
 from modelsteward.drift.ks import ks_pvalue
 from modelsteward.drift.psi import psi
+from modelsteward.drift.registry import TESTS, VERDICT_TESTS, dataset_verdict, verdict
+from modelsteward.drift.samples import anderson_darling_grouped, cramer_von_mises_grouped
 from modelsteward.feedback.labels import resolved_labels_sql
 from modelsteward.metrics.binning import bin_index_sql
 from modelsteward.reference import ReferenceProfile, categorical_subjects, numeric_subjects
 from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
 
-__all__ = ["DriftResult", "window_drift"]
+__all__ = ["DriftResult", "ks_wasserstein_sql", "window_drift"]
+
+OUTPUT_SUBJECTS = ("prediction", "label")
 
 
 @dataclass(frozen=True)
 class DriftResult:
-    """One test of one subject in one window."""
+    """One test of one subject in one window (``test == "verdict"`` is the subject's verdict)."""
 
     subject: str
     test: str
@@ -61,17 +69,30 @@ class DriftResult:
         return asdict(self)
 
 
+@dataclass
+class _Tested:
+    """The raw results of one subject before correction: test name -> (statistic, p, effect, details)."""
+
+    subject: str
+    kind: str
+    n_reference: int
+    n_current: int
+    results: dict[str, tuple[float, float | None, float, dict[str, Any]]]
+    move: str
+
+
 def _fmt_p(p: float) -> str:
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
-def ks_statistic_sql(store: DuckDBStore, ecdf_table: str, subject: str, cur_sql: str, cur_params: list[Any]) -> tuple[float, int, int]:
-    """Two-sample KS statistic D of the stored reference ECDF against a window, in the engine.
+def ks_wasserstein_sql(store: DuckDBStore, ecdf_table: str, subject: str, cur_sql: str, cur_params: list[Any]) -> tuple[float, float, int, int]:
+    """KS statistic D and Wasserstein-1 distance of the stored reference ECDF against a window.
 
-    D is the largest gap between the two empirical distribution functions over the pooled
-    values: at each of the window's distinct values (the reference's ECDF found by an ASOF join)
-    and at each of the reference's (the window's ECDF likewise), exactly as
-    ``scipy.stats.ks_2samp`` evaluates it, ties included.
+    Both ECDFs are evaluated at every pooled distinct value — the window's (the reference's
+    ECDF found by an ASOF join on the stored, sorted reference) and the reference's (the
+    window's ECDF likewise) — exactly as ``scipy.stats.ks_2samp`` and
+    ``scipy.stats.wasserstein_distance`` evaluate them: D is the largest gap, W1 the sum of
+    gaps times the distance to the next pooled value. Returns ``(D, W1, n_ref, n_cur)``.
     """
     row = store.query(
         f"""
@@ -79,109 +100,187 @@ def ks_statistic_sql(store: DuckDBStore, ecdf_table: str, subject: str, cur_sql:
         cur AS (SELECT v, count(*) AS n FROM ({cur_sql}) c WHERE v IS NOT NULL GROUP BY v),
         cur_cum AS (SELECT v, sum(n) OVER (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum FROM cur),
         totals AS (SELECT (SELECT max(cum) FROM ref) AS na, (SELECT sum(n) FROM cur) AS nb),
-        at_cur AS (SELECT coalesce(r.cum, 0) AS ca, c.cum AS cb FROM cur_cum c ASOF LEFT JOIN ref r ON c.v >= r.v),
-        at_ref AS (SELECT r.cum AS ca, coalesce(c.cum, 0) AS cb FROM ref r ASOF LEFT JOIN cur_cum c ON r.v >= c.v)
-        SELECT max(abs(CAST(ca AS DOUBLE) / na - CAST(cb AS DOUBLE) / nb)), any_value(na), any_value(nb)
-        FROM (SELECT * FROM at_cur UNION ALL SELECT * FROM at_ref), totals
+        points AS (
+            SELECT c.v, coalesce(r.cum, 0) AS ca, c.cum AS cb FROM cur_cum c ASOF LEFT JOIN ref r ON c.v >= r.v
+            UNION ALL
+            SELECT r.v, r.cum AS ca, coalesce(c.cum, 0) AS cb FROM ref r ASOF LEFT JOIN cur_cum c ON r.v >= c.v
+        ),
+        pooled AS (SELECT v, max(ca) AS ca, max(cb) AS cb FROM points GROUP BY v),
+        gaps AS (SELECT abs(CAST(ca AS DOUBLE) / na - CAST(cb AS DOUBLE) / nb) AS gap,
+                        lead(v) OVER (ORDER BY v) - v AS width FROM pooled, totals)
+        SELECT max(gap), sum(gap * width), (SELECT na FROM totals), (SELECT nb FROM totals) FROM gaps
         """,
         [subject, *cur_params],
     )[0]
-    d, na, nb = row
-    return (float(d) if d is not None else 0.0), int(na or 0), int(nb or 0)
+    d, w1, na, nb = row
+    return (float(d) if d is not None else 0.0), (float(w1) if w1 is not None else 0.0), int(na or 0), int(nb or 0)
+
+
+def _grouped_values(store: DuckDBStore, ecdf_table: str, subject: str, cur_sql: str, cur_params: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pooled distinct values with their reference and window counts (one row per distinct value)."""
+    rows = store.query(
+        f"""
+        WITH ref AS (SELECT v, cum - coalesce(lag(cum) OVER (ORDER BY v), 0) AS n FROM {ecdf_table} WHERE subject = ?),
+        cur AS (SELECT v, count(*) AS n FROM ({cur_sql}) c WHERE v IS NOT NULL GROUP BY v)
+        SELECT coalesce(r.v, c.v) AS v, coalesce(r.n, 0), coalesce(c.n, 0) FROM ref r FULL OUTER JOIN cur c ON r.v = c.v ORDER BY 1
+        """,
+        [subject, *cur_params],
+    )
+    arr = np.array(rows, dtype=float) if rows else np.zeros((0, 3))
+    return arr[:, 0], arr[:, 1], arr[:, 2]
+
+
+def _numeric(store: DuckDBStore, model: ModelConfig, subject: str, column: str, ref: dict[str, Any],
+             start: datetime, end: datetime) -> _Tested | DriftResult:
+    table = DuckDBStore.predictions_table(model.name)
+    ecdf = DuckDBStore.reference_ecdf_table(model.name)
+    cur_sql = f"SELECT {quote_ident(column)} AS v FROM {table} WHERE ts >= ? AND ts < ?"
+    params: list[Any] = [start, end]
+    n_cur, mean_now = store.query(f"SELECT count(v), avg(v) FROM ({cur_sql})", params)[0]
+    n_cur = int(n_cur)
+    if n_cur < model.drift.min_samples:
+        v = verdict(effect=0.0, threshold=0.0, p_adjusted=None, alpha=model.drift.p_value, n_current=n_cur,
+                    min_samples=model.drift.min_samples, subject=subject)
+        return DriftResult(subject, "verdict", v.status, v.reading, n_reference=ref["n"], n_current=n_cur)
+    tests = model.drift.numeric_tests
+    out: dict[str, tuple[float, float | None, float, dict[str, Any]]] = {}
+    d, w1, n_ref, n_cur = ks_wasserstein_sql(store, ecdf, subject, cur_sql, params)
+    if "ks" in tests or VERDICT_TESTS["numeric"][1] == "ks":
+        out["ks"] = (d, ks_pvalue(d, n_ref, n_cur), d, {})
+    std = ref.get("std") or 0.0
+    w_norm = w1 / std if std > 0 else (0.0 if w1 == 0 else math.inf)
+    out["wasserstein"] = (w_norm, None, w_norm, {"wasserstein_1": w1, "reference_std": std})
+    binned = {"psi", "jensen_shannon", "hellinger"} & set(tests)
+    if binned:
+        expr, eparams = bin_index_sql("v", ref["edges"])
+        got = dict(store.query(f"SELECT {expr}, count(*) FROM ({cur_sql}) WHERE v IS NOT NULL GROUP BY 1", [*eparams, *params]))
+        cur_counts = [int(got.get(i, 0)) for i in range(len(ref["edges"]) + 1)]
+        bins = {"edges": ref["edges"], "reference_counts": ref["counts"], "current_counts": cur_counts}
+        for name, fn in (("psi", psi), ("jensen_shannon", jensen_shannon), ("hellinger", hellinger)):
+            if name in binned:
+                value = float(fn(ref["counts"], cur_counts))
+                out[name] = (value, None, value, bins if name == "psi" else {})
+    if {"anderson_darling", "cramer_von_mises"} & set(tests):
+        values, c1, c2 = _grouped_values(store, ecdf, subject, cur_sql, params)
+        if "anderson_darling" in tests:
+            ad = anderson_darling_grouped(values, c1, c2)
+            out["anderson_darling"] = (ad.statistic, ad.p_value, ad.effect_size, {"p_value_clipped": ad.p_value_clipped})
+        if "cramer_von_mises" in tests:
+            cvm = cramer_von_mises_grouped(values, c1, c2)
+            out["cramer_von_mises"] = (cvm.statistic, cvm.p_value, cvm.effect_size, {})
+    move = f"mean {ref['mean']:.4g} → {float(mean_now):.4g}"
+    return _Tested(subject, "numeric", n_ref, n_cur, out, move)
+
+
+def _categorical(store: DuckDBStore, model: ModelConfig, subject: str, column: str, ref_counts_map: dict[str, int],
+                 start: datetime, end: datetime) -> _Tested | DriftResult:
+    table = DuckDBStore.predictions_table(model.name)
+    if subject == "label":
+        labels_sql, label_params = resolved_labels_sql(model)
+        cur_sql = f"SELECT l.label AS v FROM {table} p JOIN ({labels_sql}) l USING (prediction_id) WHERE p.ts >= ? AND p.ts < ?"
+        params: list[Any] = [*label_params, start, end]
+    else:
+        cur_sql = f"SELECT {quote_ident(column)} AS v FROM {table} WHERE ts >= ? AND ts < ?"
+        params = [start, end]
+    got = {str(k): int(n) for k, n in store.query(f"SELECT v, count(*) FROM ({cur_sql}) WHERE v IS NOT NULL GROUP BY 1", params)}
+    n_cur, n_ref = sum(got.values()), sum(ref_counts_map.values())
+    if n_cur < model.drift.min_samples:
+        v = verdict(effect=0.0, threshold=0.0, p_adjusted=None, alpha=model.drift.p_value, n_current=n_cur,
+                    min_samples=model.drift.min_samples, subject=subject)
+        return DriftResult(subject, "verdict", v.status, v.reading, n_reference=n_ref, n_current=n_cur)
+    cats = sorted(set(ref_counts_map) | set(got))
+    r = np.array([ref_counts_map.get(c, 0) for c in cats], dtype=float)
+    k = np.array([got.get(c, 0) for c in cats], dtype=float)
+    changes = share_change(r, k)
+    shares = {c: {"reference": float(r[i] / r.sum()), "current": float(k[i] / k.sum()), "change_pp": float(changes[i])}
+              for i, c in enumerate(cats)}
+    biggest = max(range(len(cats)), key=lambda i: (abs(round(float(changes[i]), 9)), changes[i]))
+    tests = set(model.drift.categorical_tests) | {VERDICT_TESTS["categorical"][1]}
+    out: dict[str, tuple[float, float | None, float, dict[str, Any]]] = {}
+    if "chi2" in tests:
+        chi = chi_square_homogeneity(r, k)
+        out["chi2"] = (chi.statistic, chi.p_value, cohens_w(chi.statistic, n_ref, n_cur) if chi.dof else 0.0,
+                       {"dof": chi.dof, "cramers_v": chi.cramers_v, "categories": cats})
+    if "g_test" in tests:
+        g = g_test(r, k)
+        out["g_test"] = (g.statistic, g.p_value, g.effect_size, {"dof": g.dof})
+    tv = float(total_variation(r, k))
+    out["total_variation"] = (tv, None, tv, {"shares": shares, "max_share_change_pp": float(abs(changes[biggest]))})
+    for name, fn in (("psi", psi), ("jensen_shannon", jensen_shannon)):
+        if name in tests:
+            value = float(fn(r, k))
+            out[name] = (value, None, value, {})
+    top = cats[biggest]
+    move = f"{top} share {shares[top]['reference']:.1%} → {shares[top]['current']:.1%}"
+    return _Tested(subject, "categorical", n_ref, n_cur, out, move)
+
+
+def _finish(family: list[_Tested], model: ModelConfig) -> list[DriftResult]:
+    """Adjust the p-values of a family of subjects, then give each test and subject its verdict."""
+    settings = model.drift
+    alpha = settings.p_value
+    results: list[DriftResult] = []
+    # Each test's p-values are adjusted across the family (one p-value per subject and test).
+    adjusted: dict[tuple[str, str], float | None] = {}
+    for test in {t for s in family for t, r in s.results.items() if r[1] is not None}:
+        subjects = [s for s in family if test in s.results]
+        ps = adjust([s.results[test][1] for s in subjects], settings.correction)
+        for s, p in zip(subjects, ps, strict=True):
+            adjusted[(s.subject, test)] = None if math.isnan(p) else float(p)
+    for s in family:
+        for test, (stat, p, effect, details) in s.results.items():
+            spec = TESTS[test]
+            threshold = settings.thresholds.get(test, spec.default_threshold)
+            p_adj = adjusted.get((s.subject, test))
+            v = verdict(effect=effect, threshold=threshold, p_adjusted=p_adj, alpha=alpha, n_current=s.n_current,
+                        min_samples=settings.min_samples, subject=s.subject, effect_name=test)
+            results.append(DriftResult(s.subject, test, v.status, v.reading, stat, p, effect, s.n_reference, s.n_current,
+                                       {**details, "p_adjusted": p_adj, "threshold": threshold}))
+        effect_test, p_test = VERDICT_TESTS[s.kind]
+        threshold = settings.thresholds.get(effect_test, TESTS[effect_test].default_threshold)
+        effect = s.results[effect_test][2]
+        p_adj = adjusted.get((s.subject, p_test))
+        v = verdict(effect=effect, threshold=threshold, p_adjusted=p_adj, alpha=alpha, n_current=s.n_current,
+                    min_samples=settings.min_samples, subject=s.subject, effect_name=TESTS[effect_test].name)
+        results.append(DriftResult(s.subject, "verdict", v.status, f"{v.reading.rstrip('.')}; {s.move}.", effect,
+                                   s.results[p_test][1], effect, s.n_reference, s.n_current,
+                                   {"effect_test": effect_test, "p_test": p_test, "p_adjusted": p_adj, "threshold": threshold}))
+    return results
 
 
 def window_drift(
     store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile, start: datetime, end: datetime
 ) -> list[DriftResult]:
-    """Every drift test of the window ``[start, end)`` against the stored reference profile."""
-    settings = model.drift
-    table = DuckDBStore.predictions_table(model.name)
-    results: list[DriftResult] = []
-
+    """Every drift test of the window ``[start, end)`` against the stored reference profile,
+    each subject's verdict, and the window's verdict over its inputs (subject ``"inputs"``)."""
+    inputs: list[_Tested] = []
+    outputs: list[_Tested] = []
+    early: list[DriftResult] = []
     for subject, column in numeric_subjects(model).items():
         ref = profile.numeric.get(subject)
-        cur_sql = f"SELECT {quote_ident(column)} AS v FROM {table} WHERE ts >= ? AND ts < ?"
         if ref is None:
-            results.append(DriftResult(subject, "verdict", "no_reference", f"the reference has no {subject} values to compare with"))
+            early.append(DriftResult(subject, "verdict", "no_reference", f"the reference has no {subject} values to compare with"))
             continue
-        n_cur = int(store.query(f"SELECT count(v) FROM ({cur_sql})", [start, end])[0][0])
-        if n_cur < settings.min_samples:
-            results.append(DriftResult(subject, "verdict", "not_enough_data",
-                                       f"{n_cur} values in this window; at least {settings.min_samples} are needed to tell",
-                                       n_reference=ref["n"], n_current=n_cur))
-            continue
-        d, n_ref, n_cur = ks_statistic_sql(store, DuckDBStore.reference_ecdf_table(model.name), subject, cur_sql, [start, end])
-        p = ks_pvalue(d, n_ref, n_cur)
-        expr, eparams = bin_index_sql("v", ref["edges"])
-        got = dict(store.query(f"SELECT {expr}, count(*) FROM ({cur_sql}) WHERE v IS NOT NULL GROUP BY 1", [*eparams, start, end]))
-        cur_counts = [int(got.get(i, 0)) for i in range(len(ref["edges"]) + 1)]
-        psi_value = psi(ref["counts"], cur_counts)
-        significant = p < settings.p_value
-        large = psi_value >= settings.psi_threshold
-        results.append(DriftResult(subject, "ks", "drift" if significant else "no_drift",
-                                   f"KS D = {d:.4f}, p = {_fmt_p(p)}", d, p, d, n_ref, n_cur))
-        results.append(DriftResult(subject, "psi", "drift" if large else "no_drift",
-                                   f"PSI = {psi_value:.3f} (threshold {settings.psi_threshold:g})", psi_value, None, psi_value,
-                                   n_ref, n_cur, {"edges": ref["edges"], "reference_counts": ref["counts"], "current_counts": cur_counts}))
-        mean_now = float(store.query(f"SELECT avg(v) FROM ({cur_sql})", [start, end])[0][0])
-        move = f"mean {ref['mean']:.4g} → {mean_now:.4g}"
-        results.append(_verdict(subject, significant, large, p, psi_value, f"PSI {psi_value:.3f}", move, n_ref, n_cur))
-
-    labels_sql, label_params = resolved_labels_sql(model)
+        tested = _numeric(store, model, subject, column, ref, start, end)
+        (inputs.append(tested) if isinstance(tested, _Tested) else early.append(tested))
     for subject, column in categorical_subjects(model).items():
-        ref_counts_map = profile.categorical.get(subject)
-        if subject == "label":
-            cur_sql = (f"SELECT l.label AS v FROM {table} p JOIN ({labels_sql}) l USING (prediction_id) "
-                       "WHERE p.ts >= ? AND p.ts < ?")
-            cur_params: list[Any] = [*label_params, start, end]
-        else:
-            cur_sql = f"SELECT {quote_ident(column)} AS v FROM {table} WHERE ts >= ? AND ts < ?"
-            cur_params = [start, end]
-        if not ref_counts_map:
-            results.append(DriftResult(subject, "verdict", "no_reference", f"the reference has no {subject} values to compare with"))
+        ref_counts = profile.categorical.get(subject)
+        if not ref_counts:
+            early.append(DriftResult(subject, "verdict", "no_reference", f"the reference has no {subject} values to compare with"))
             continue
-        got = {str(k): int(n) for k, n in store.query(f"SELECT v, count(*) FROM ({cur_sql}) WHERE v IS NOT NULL GROUP BY 1", cur_params)}
-        n_cur = sum(got.values())
-        n_ref = sum(ref_counts_map.values())
-        if n_cur < settings.min_samples:
-            results.append(DriftResult(subject, "verdict", "not_enough_data",
-                                       f"{n_cur} values in this window; at least {settings.min_samples} are needed to tell",
-                                       n_reference=n_ref, n_current=n_cur))
-            continue
-        cats = sorted(set(ref_counts_map) | set(got))
-        r = np.array([ref_counts_map.get(c, 0) for c in cats], dtype=float)
-        k = np.array([got.get(c, 0) for c in cats], dtype=float)
-        chi = chi_square_homogeneity(r, k)
-        changes = share_change(r, k)
-        psi_value = psi(r, k)
-        biggest = max(range(len(cats)), key=lambda i: (abs(round(float(changes[i]), 9)), changes[i]))
-        max_pp = float(abs(changes[biggest]))
-        shares = {c: {"reference": float(r[i] / r.sum()), "current": float(k[i] / k.sum()), "change_pp": float(changes[i])}
-                  for i, c in enumerate(cats)}
-        significant = chi.p_value < settings.p_value
-        large = max_pp >= settings.share_change_pp
-        results.append(DriftResult(subject, "chi2", "drift" if significant else "no_drift",
-                                   f"chi-square = {chi.statistic:.2f} (dof {chi.dof}), p = {_fmt_p(chi.p_value)}, Cramér's V = {chi.cramers_v:.3f}",
-                                   chi.statistic, chi.p_value, chi.cramers_v, n_ref, n_cur, {"categories": cats}))
-        results.append(DriftResult(subject, "share_change", "drift" if large else "no_drift",
-                                   f"largest share change: {cats[biggest]} {changes[biggest]:+.1f} pp",
-                                   max_pp, None, max_pp, n_ref, n_cur, {"shares": shares}))
-        results.append(DriftResult(subject, "psi", "drift" if psi_value >= settings.psi_threshold else "no_drift",
-                                   f"PSI = {psi_value:.3f}", psi_value, None, psi_value, n_ref, n_cur))
-        move = f"{cats[biggest]} share {shares[cats[biggest]]['reference']:.1%} → {shares[cats[biggest]]['current']:.1%}"
-        results.append(_verdict(subject, significant, large, chi.p_value, max_pp, f"largest share change {max_pp:.1f} pp", move, n_ref, n_cur))
+        tested = _categorical(store, model, subject, column, ref_counts, start, end)
+        family = outputs if subject in OUTPUT_SUBJECTS else inputs
+        (family.append(tested) if isinstance(tested, _Tested) else early.append(tested))
+    results = early + _finish(inputs, model) + _finish(outputs, model)
+    input_verdicts = [r for r in results if r.test == "verdict" and r.subject not in OUTPUT_SUBJECTS]
+    if input_verdicts:
+        dv = dataset_verdict([r.details.get("p_adjusted") for r in input_verdicts], [r.status for r in input_verdicts],
+                             model.drift.p_value)
+        drifted = [r.subject for r in input_verdicts if r.status == "drift"]
+        results.append(DriftResult("inputs", "verdict", dv.status, dv.reading,
+                                   float(len(drifted)), None, None, 0, max((r.n_current for r in input_verdicts), default=0),
+                                   {"drifted": drifted, "correction": model.drift.correction}))
     return results
-
-
-def _verdict(subject: str, significant: bool, large: bool, p: float, effect: float, effect_text: str,
-             move: str, n_ref: int, n_cur: int) -> DriftResult:
-    if significant and large:
-        status, reading = "drift", f"{subject} has drifted: {move} ({effect_text}, p = {_fmt_p(p)})"
-    elif significant:
-        status, reading = "small_change", f"{subject} changed a little but clearly: {move} ({effect_text}, below the effect threshold; p = {_fmt_p(p)})"
-    else:
-        status, reading = "no_drift", f"no evidence that {subject} changed: {move} (p = {_fmt_p(p)})"
-    return DriftResult(subject, "verdict", status, reading, effect, p, effect, n_ref, n_cur)
 
 
 def results_json(results: list[DriftResult]) -> str:

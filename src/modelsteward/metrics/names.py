@@ -12,9 +12,12 @@ Fixed names cover operations and quality; dotted names reach into labels and fea
     feature.<f>.mean             numeric features (and `confidence`)
     feature.<f>.share.<category> categorical features (share among the window's non-missing values)
     feature.<f>.missing_rate | unseen_rate | out_of_range_rate
-    drift.features_drifted       features (and confidence) whose drift verdict is 'drift'
-    drift.<f>.<stat>             ks_statistic, ks_p_value, psi, chi2_statistic, chi2_p_value, max_share_change_pp
-    drift.prediction.<stat>, drift.label.<stat>   chi2_p_value, psi, max_share_change_pp
+    drift.features_drifted       inputs (features and confidence) whose drift verdict is 'drift'
+    drift.inputs_drifted         1 when the window's inputs drifted (after correction), else 0
+    drift.<f>.<test>             the test's effect size (ks, wasserstein, psi, chi2, total_variation, ...)
+    drift.<f>.<test>_statistic | <test>_p_value | <test>_p_adjusted
+    drift.<f>.max_share_change_pp   categorical subjects: the largest share change
+    (``<f>`` is a feature, ``confidence``, ``prediction`` or ``label``)
 
 >>> check_metric_name("feature.category.share.technical", ["a", "b"], {"category": "categorical"})
 >>> check_metric_name("feature.category.mean", ["a", "b"], {"category": "categorical"})
@@ -30,10 +33,13 @@ __all__ = ["DRIFT_STATS", "FIXED_METRICS", "check_metric_name"]
 FIXED_METRICS = (
     "volume", "unique_users", "latency_p50", "latency_p95", "latency_p99", "error_rate",
     "mean_confidence", "low_confidence_rate", "label_coverage", "labelled",
-    "accuracy", "precision_macro", "recall_macro", "f1_macro", "drift.features_drifted",
+    "accuracy", "precision_macro", "recall_macro", "f1_macro", "drift.features_drifted", "drift.inputs_drifted",
 )
-NUMERIC_DRIFT_STATS = ("ks_statistic", "ks_p_value", "psi")
-CATEGORICAL_DRIFT_STATS = ("chi2_statistic", "chi2_p_value", "psi", "max_share_change_pp")
+_NUMERIC_TESTS = ("ks", "wasserstein", "psi", "jensen_shannon", "hellinger", "anderson_darling", "cramer_von_mises")
+_CATEGORICAL_TESTS = ("chi2", "g_test", "total_variation", "psi", "jensen_shannon")
+_SUFFIXES = ("", "_statistic", "_p_value", "_p_adjusted")
+NUMERIC_DRIFT_STATS = tuple(t + s for t in _NUMERIC_TESTS for s in _SUFFIXES)
+CATEGORICAL_DRIFT_STATS = tuple(t + s for t in _CATEGORICAL_TESTS for s in _SUFFIXES) + ("max_share_change_pp",)
 DRIFT_STATS = tuple(sorted(set(NUMERIC_DRIFT_STATS + CATEGORICAL_DRIFT_STATS)))
 QUALITY = ("missing_rate", "unseen_rate", "out_of_range_rate")
 
@@ -71,5 +77,10 @@ def check_metric_name(name: str, labels: Sequence[str], features: Mapping[str, s
             ok = NUMERIC_DRIFT_STATS if feats[subject] == "numeric" else CATEGORICAL_DRIFT_STATS
         else:
             return f"unknown drift subject {subject!r}; use a feature, confidence, prediction or label"
-        return None if stat in ok else f"expected one of {', '.join(ok)} for drift.{subject}"
+        if stat in ok:
+            return None
+        kind = "numeric" if ok is NUMERIC_DRIFT_STATS else "categorical"
+        tests = _NUMERIC_TESTS if ok is NUMERIC_DRIFT_STATS else (*_CATEGORICAL_TESTS, "max_share_change_pp")
+        return (f"{subject!r} is {kind}: expected drift.{subject}.<test> with a test among {', '.join(tests)}, "
+                f"optionally followed by _statistic, _p_value or _p_adjusted (e.g. drift.{subject}.{tests[0]}_p_value)")
     return f"unknown metric {name!r}; see the metric catalogue in docs/concepts.md"
