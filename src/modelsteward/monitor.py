@@ -20,7 +20,7 @@ import json
 import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from modelsteward.drift.window_drift import DriftResult, window_drift
 from modelsteward.errors import NotFoundError
 from modelsteward.feedback.labels import resolved_labels_sql
 from modelsteward.metrics.window import WINDOW_LENGTH, compute_window_metrics, window_start_sql
+from modelsteward.performance.window import window_estimate
 from modelsteward.records import normalise_feedback, normalise_predictions
 from modelsteward.reference import ReferenceProfile, build_reference, load_profile
 from modelsteward.store.duckdb_store import DuckDBStore
@@ -214,7 +215,7 @@ class Monitor:
         source = {**profile.source, "fingerprint": fingerprint}
         with self.store.transaction() as con:
             con.execute("UPDATE reference_profiles SET source = ? WHERE model = ?", [json.dumps(source), cfg.name]).fetchall()
-        return ReferenceProfile(profile.model, source, profile.n_rows, profile.numeric, profile.categorical, profile.baselines)
+        return replace(profile, source=source)
 
     def _period_state(self, cfg: ModelConfig) -> list[Any] | None:
         """For a period reference: how much was logged into the period, and when, last."""
@@ -299,6 +300,8 @@ class Monitor:
                 metrics = {"volume": 0.0, "unique_users": 0.0, "labelled": 0.0}
             drift = window_drift(self.store, cfg, profile, start, start + length) if profile is not None else []
             metrics.update(_drift_metrics(drift))
+            if profile is not None and profile.calibration:
+                metrics.update(window_estimate(self.store, cfg, profile.calibration, start, start + length))
             self._save_window(cfg, start, start + length, metrics, drift, computed_at=computed_at)
             if progress is not None:
                 progress(done, len(due))
@@ -411,7 +414,7 @@ class Monitor:
         )
 
 
-PROFILE_FORMAT = 2  # bump when the stored profile gains a part (2: the reference ECDF table)
+PROFILE_FORMAT = 3  # bump when the stored profile gains a part (2: the reference ECDF table; 3: calibration)
 
 
 def _reference_fingerprint(cfg: ModelConfig, period_state: Any = None) -> str:

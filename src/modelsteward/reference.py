@@ -12,7 +12,7 @@ stored profile, never with a recomputation.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,11 @@ class ReferenceProfile:
     numeric: dict[str, dict[str, Any]] = field(default_factory=dict)
     categorical: dict[str, dict[str, int]] = field(default_factory=dict)
     baselines: dict[str, float] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None  # confidence calibrators for performance estimation
 
     def to_json(self) -> str:
-        return json.dumps({"numeric": self.numeric, "categorical": self.categorical, "baselines": self.baselines})
+        return json.dumps({"numeric": self.numeric, "categorical": self.categorical, "baselines": self.baselines,
+                           "calibration": self.calibration})
 
 
 def numeric_subjects(model: ModelConfig) -> dict[str, str]:
@@ -123,6 +125,9 @@ def build_reference(store: DuckDBStore, model: ModelConfig) -> ReferenceProfile:
         raise ConfigError("the reference has no rows", path="reference", hint="check the file or the period")
     profile = _profile(store, model, table, n_rows, source)
     _build_ecdf(store, model, table)
+    from modelsteward.performance.window import fit_calibration
+
+    profile = replace(profile, calibration=fit_calibration(store, model, table))
     if ref.start is not None:
         # Per-window figures (volume, latency, error rate, ...) from the period's windows; where
         # the rows give a baseline directly (means, shares, accuracy), the pooled rows win.
@@ -239,4 +244,5 @@ def load_profile(store: DuckDBStore, model: str) -> ReferenceProfile:
                             hint="configure `reference` in steward.yaml; it is built at the first `steward check`")
     source, n_rows, profile = rows[0]
     p = json.loads(profile)
-    return ReferenceProfile(model, json.loads(source), int(n_rows), p["numeric"], p["categorical"], p["baselines"])
+    return ReferenceProfile(model, json.loads(source), int(n_rows), p["numeric"], p["categorical"], p["baselines"],
+                            p.get("calibration"))

@@ -6,6 +6,9 @@ Fixed names cover operations and quality; dotted names reach into labels and fea
     mean_confidence, low_confidence_rate, label_coverage, labelled,
     accuracy, precision_macro, recall_macro, f1_macro
     precision.<label>, recall.<label>, f1.<label>
+    estimated.<m>, estimated_lower.<m>, estimated_upper.<m>
+                                 performance estimated from calibrated confidence (CBPE) with its
+                                 interval, e.g. estimated.accuracy, estimated_lower.f1.<label>
     class_share.<label>          share of predictions in each class (prediction mix)
     label_share.<label>          share of ground-truth labels in each class (label mix)
     error_type_share.<type>      share of errors of one type among all predictions
@@ -56,6 +59,14 @@ def check_metric_name(name: str, labels: Sequence[str], features: Mapping[str, s
         return None if label in labels else f"{label!r} is not in the model's labels ({', '.join(labels)})"
     if head == "error_type_share" and len(parts) >= 2:
         return None
+    if head in ("estimated", "estimated_lower", "estimated_upper") and len(parts) >= 2:
+        inner = ".".join(parts[1:])  # the estimate of a quality metric, before labels arrive
+        if inner in ("accuracy", "precision_macro", "recall_macro", "f1_macro"):
+            return None
+        if parts[1] in ("precision", "recall", "f1") and len(parts) >= 3:
+            label = ".".join(parts[2:])
+            return None if label in labels else f"{label!r} is not in the model's labels ({', '.join(labels)})"
+        return f"expected {head}.accuracy, {head}.<precision|recall|f1>.<label> or {head}.<precision|recall|f1>_macro"
     if head == "feature" and len(parts) >= 3:
         fname, rest = parts[1], parts[2:]
         if fname not in feats:
