@@ -17,7 +17,7 @@ from modelsteward.errors import BatchRejected, ConflictError, NotFoundError, Val
 from modelsteward.monitor import IngestResult, Monitor
 
 Record = Callable[..., dict[str, Any]]
-STORED = "SELECT * EXCLUDE (ingested_at) FROM predictions__tickets ORDER BY prediction_id"
+STORED = "SELECT * EXCLUDE (ingested_at, novelty) FROM predictions__tickets ORDER BY prediction_id"  # novelty: see test_monitor_novelty
 
 
 def _count(mon: Monitor, table: str = "predictions__tickets") -> int:

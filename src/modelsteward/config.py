@@ -291,6 +291,10 @@ class ModelConfig(_Strict):
     drift: DriftSettings = Field(default_factory=DriftSettings, description="Drift test settings.")
     alerts: list[AlertRule] = Field(default_factory=list, description="Alert rules and retraining triggers.")
     owner: str | None = Field(default=None, description="Team or person who owns the model's quality.")
+    novelty: bool = Field(
+        default=False,
+        description="Score each prediction's novelty against the reference when it is logged (a percentile: 99 = more unusual "
+                    "than 99% of reference rows), for review routing and the `novel_rate` metric; about 0.1 ms a prediction.")
 
     @field_validator("name")
     @classmethod

@@ -34,7 +34,7 @@ from modelsteward.errors import NotFoundError
 from modelsteward.feedback.labels import resolved_labels_sql
 from modelsteward.metrics.window import WINDOW_LENGTH, compute_window_metrics, window_start_sql
 from modelsteward.performance.window import window_estimate
-from modelsteward.records import normalise_feedback, normalise_predictions
+from modelsteward.records import feature_column, normalise_feedback, normalise_predictions
 from modelsteward.reference import ReferenceProfile, build_reference, load_profile
 from modelsteward.store.duckdb_store import DuckDBStore
 
@@ -82,6 +82,7 @@ class Monitor:
     def __init__(self, config: str | Path | StewardConfig, *, store: str | Path | None = None) -> None:
         self.config = config if isinstance(config, StewardConfig) else load_config(config)
         self.store = DuckDBStore(store if store is not None else self.config.store)
+        self._novelty: dict[str, tuple[str, Any]] = {}  # model -> (profile fingerprint, scorer)
         for model in self.config.models:
             self.store.register_model(model)
 
@@ -130,7 +131,7 @@ class Monitor:
         }
         if timestamp is not None:
             record["timestamp"] = timestamp
-        rows = normalise_predictions([record], cfg)
+        rows = self._with_novelty(cfg, normalise_predictions([record], cfg))
         self.store.insert_predictions(cfg, rows)
         return record["prediction_id"]
 
@@ -148,7 +149,7 @@ class Monitor:
         nothing is written; ids already stored with identical content are counted as duplicates.
         """
         cfg = self.model(model)
-        rows = normalise_predictions(data, cfg, columns=columns, attribute_columns=attribute_columns)
+        rows = self._with_novelty(cfg, normalise_predictions(data, cfg, columns=columns, attribute_columns=attribute_columns))
         return IngestResult(*self.store.insert_predictions(cfg, rows))
 
     def log_feedback(
@@ -190,6 +191,37 @@ class Monitor:
 
     def count_predictions(self, model: str | None = None) -> int:
         return self.store.count_predictions(self.model(model).name)
+
+    # -- novelty --------------------------------------------------------------------------
+    def _novelty_scorer(self, cfg: ModelConfig) -> Any | None:
+        """The model's novelty scorer, built with the reference profile and kept in memory."""
+        if not cfg.novelty or cfg.reference is None:
+            return None
+        profile = self.reference(cfg.name)
+        if profile is None or not profile.novelty:
+            return None
+        key = str(profile.source.get("fingerprint"))
+        cached = self._novelty.get(cfg.name)
+        if cached is None or cached[0] != key:
+            from modelsteward.drift.novelty import NoveltyScorer
+
+            cached = (key, NoveltyScorer.from_dict(profile.novelty))
+            self._novelty[cfg.name] = cached
+        return cached[1]
+
+    def novelty(self, features: Mapping[str, Any], *, model: str | None = None) -> float | None:
+        """How unusual an input is against the reference: a percentile in [0, 100] (None when the
+        model has no novelty scorer; set ``novelty: true`` and a reference in steward.yaml)."""
+        scorer = self._novelty_scorer(self.model(model))
+        return None if scorer is None else float(scorer.score_one(features))
+
+    def _with_novelty(self, cfg: ModelConfig, rows: pa.Table) -> pa.Table:
+        scorer = self._novelty_scorer(cfg)
+        if scorer is None or rows.num_rows == 0:
+            return rows
+        cols = {f.name: rows.column(feature_column(f.name)).to_numpy(zero_copy_only=False) for f in cfg.features}
+        scores = scorer.score_many(cols)
+        return rows.append_column(pa.field("novelty", pa.float64()), pa.array(scores, type=pa.float64()))
 
     # -- reference ------------------------------------------------------------------------
     def reference(self, model: str | None = None, *, rebuild: bool = False) -> ReferenceProfile | None:
@@ -414,7 +446,7 @@ class Monitor:
         )
 
 
-PROFILE_FORMAT = 3  # bump when the stored profile gains a part (2: the reference ECDF table; 3: calibration)
+PROFILE_FORMAT = 4  # bump when the stored profile gains a part (2: reference ECDF; 3: calibration; 4: novelty)
 
 
 def _reference_fingerprint(cfg: ModelConfig, period_state: Any = None) -> str:
@@ -428,6 +460,7 @@ def _reference_fingerprint(cfg: ModelConfig, period_state: Any = None) -> str:
         "reference": ref.model_dump(mode="json"),
         "features": [f.model_dump(mode="json") for f in cfg.features],
         "labels": cfg.labels,
+        "novelty": cfg.novelty,
         "bins": cfg.drift.bins,
         "low_confidence_threshold": cfg.low_confidence_threshold,
         "ground_truth": cfg.ground_truth.model_dump(mode="json"),

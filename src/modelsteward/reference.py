@@ -36,10 +36,11 @@ class ReferenceProfile:
     categorical: dict[str, dict[str, int]] = field(default_factory=dict)
     baselines: dict[str, float] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None  # confidence calibrators for performance estimation
+    novelty: dict[str, Any] | None = None  # the novelty scorer's state, when the model asks for novelty
 
     def to_json(self) -> str:
         return json.dumps({"numeric": self.numeric, "categorical": self.categorical, "baselines": self.baselines,
-                           "calibration": self.calibration})
+                           "calibration": self.calibration, "novelty": self.novelty})
 
 
 def numeric_subjects(model: ModelConfig) -> dict[str, str]:
@@ -127,7 +128,8 @@ def build_reference(store: DuckDBStore, model: ModelConfig) -> ReferenceProfile:
     _build_ecdf(store, model, table)
     from modelsteward.performance.window import fit_calibration
 
-    profile = replace(profile, calibration=fit_calibration(store, model, table))
+    profile = replace(profile, calibration=fit_calibration(store, model, table),
+                      novelty=_fit_novelty(store, model, table) if model.novelty else None)
     if ref.start is not None:
         # Per-window figures (volume, latency, error rate, ...) from the period's windows; where
         # the rows give a baseline directly (means, shares, accuracy), the pooled rows win.
@@ -139,6 +141,26 @@ def build_reference(store: DuckDBStore, model: ModelConfig) -> ReferenceProfile:
         con.execute("INSERT INTO reference_profiles VALUES (?, ?, ?, ?, ?)",
                     [model.name, json.dumps(source), n_rows, profile.to_json(), datetime.now(UTC).replace(tzinfo=None)]).fetchall()
     return profile
+
+
+NOVELTY_ROWS = 10_000
+
+
+def _fit_novelty(store: DuckDBStore, model: ModelConfig, table: str, *, seed: int = 0) -> dict[str, Any] | None:
+    """Fit the novelty scorer on a seeded sample of the reference's features (None without features)."""
+    if not model.features:
+        return None
+    import numpy as np
+
+    from modelsteward.drift.novelty import NoveltyScorer
+
+    cols = ", ".join(quote_ident(feature_column(f.name)) for f in model.features)
+    rows = store.query(f"SELECT {cols} FROM {table} USING SAMPLE reservoir({NOVELTY_ROWS} ROWS) REPEATABLE ({int(seed)})")
+    if len(rows) < 100:
+        return None
+    data = {f.name: np.array([r[i] for r in rows], dtype=float if f.type == "numeric" else object)
+            for i, f in enumerate(model.features)}
+    return NoveltyScorer.fit(data, kinds={f.name: f.type for f in model.features}, seed=seed).to_dict()
 
 
 def _build_ecdf(store: DuckDBStore, model: ModelConfig, table: str) -> None:
@@ -245,4 +267,4 @@ def load_profile(store: DuckDBStore, model: str) -> ReferenceProfile:
     source, n_rows, profile = rows[0]
     p = json.loads(profile)
     return ReferenceProfile(model, json.loads(source), int(n_rows), p["numeric"], p["categorical"], p["baselines"],
-                            p.get("calibration"))
+                            p.get("calibration"), p.get("novelty"))

@@ -4,6 +4,7 @@ Fixed names cover operations and quality; dotted names reach into labels and fea
 
     volume, unique_users, latency_p50, latency_p95, latency_p99, error_rate,
     mean_confidence, low_confidence_rate, label_coverage, labelled,
+    novel_rate (with ``novelty: true``: share of predictions more unusual than 95% of the reference),
     accuracy, precision_macro, recall_macro, f1_macro
     precision.<label>, recall.<label>, f1.<label>
     estimated.<m>, estimated_lower.<m>, estimated_upper.<m>
@@ -37,6 +38,7 @@ FIXED_METRICS = (
     "volume", "unique_users", "latency_p50", "latency_p95", "latency_p99", "error_rate",
     "mean_confidence", "low_confidence_rate", "label_coverage", "labelled",
     "accuracy", "precision_macro", "recall_macro", "f1_macro", "drift.features_drifted", "drift.inputs_drifted",
+    "novel_rate",
 )
 _NUMERIC_TESTS = ("ks", "wasserstein", "psi", "jensen_shannon", "hellinger", "anderson_darling", "cramer_von_mises")
 _CATEGORICAL_TESTS = ("chi2", "g_test", "total_variation", "psi", "jensen_shannon")

@@ -75,6 +75,8 @@ def compute_window_metrics(
         "avg(CAST(confidence < ? AS DOUBLE)) AS low_confidence_rate",
         "count(prediction) AS answered",
     ]
+    if model.novelty:  # share of predictions more unusual than 95% of the reference's rows
+        selects.append("avg(CAST(novelty >= 95 AS DOUBLE)) AS novel_rate")
     select_params: list[Any] = [model.low_confidence_threshold]
     aliases: dict[str, str] = {}
 

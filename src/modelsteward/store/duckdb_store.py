@@ -228,6 +228,12 @@ class DuckDBStore:
             con.execute(
                 f"CREATE TABLE IF NOT EXISTS {table} ({cols}, ingested_at TIMESTAMP NOT NULL, PRIMARY KEY (prediction_id))"
             ).fetchall()
+            have_novelty = con.execute(
+                "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = 'novelty'",
+                [table.strip('"')],
+            ).fetchall()[0][0]
+            if not have_novelty:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN novelty DOUBLE").fetchall()
             for f in model.features:
                 if f.name not in known:
                     col = quote_ident(feature_column(f.name))
@@ -257,7 +263,8 @@ class DuckDBStore:
         table = self.predictions_table(model.name)
         names = rows.schema.names
         meta = rows.schema.metadata or {}
-        compare = [c for c in names if c != "ts" or meta.get(b"ts_given") != b"0"]
+        # A novelty score depends on the reference of the moment, not on what the prediction said.
+        compare = [c for c in names if (c != "ts" or meta.get(b"ts_given") != b"0") and c != "novelty"]
         # A row that was given no timestamp carries ``ts_default`` (the time of validation): its
         # time is not part of what it says, so it never conflicts with the time stored first.
         ts_default = datetime.fromisoformat(meta[b"ts_default"].decode()) if b"ts_default" in meta else None
