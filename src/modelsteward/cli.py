@@ -268,6 +268,39 @@ def drift(config: str, store: str | None, model: str | None, window_start: datet
     out.print(table)
 
 
+@main.command("drift-report")
+@click.argument("reference", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("current", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--exclude", multiple=True, metavar="COLUMN", help="Leave a column out (repeatable).")
+@click.option("--correction", type=click.Choice(["bh", "bonferroni", "none"]), default="bh", show_default=True,
+              help="Multiple-testing correction across the features.")
+@json_option
+@handle_errors
+def drift_report_command(reference: Path, current: Path, exclude: tuple[str, ...], correction: str, as_json: bool) -> None:
+    """Compare two Parquet or CSV files feature by feature (no store or configuration needed)."""
+    from modelsteward.config import DriftSettings
+    from modelsteward.drift.report import drift_report
+
+    with err.status("building the reference profile and testing…") if not as_json else nullcontext():
+        report = drift_report(reference, current, exclude=exclude, settings=DriftSettings.model_validate({"correction": correction}))
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    table = Table(title=f"Drift of {current.name} against {reference.name} ({report.n_current:,} vs {report.n_reference:,} rows)",
+                  box=box.SIMPLE_HEAD)
+    for c in ("feature", "verdict", "effect (threshold)", "adj. p", "n current"):
+        table.add_column(c, overflow="fold", justify="left" if c in ("feature", "verdict") else "right")
+    style = {"drift": "red", "small_change": "yellow"}
+    for v in [*report.features.values(), *report.outputs.values()]:
+        eff = "—" if v.effect is None else f"{v.effect_test} {v.effect:.3g} ({v.threshold:g})"
+        p = "—" if v.p_adjusted is None else f"{v.p_adjusted:.2g}"
+        status = f"[{style[v.status]}]{v.status}[/]" if v.status in style else v.status
+        table.add_row(v.column, status, eff, p, f"{v.n_current:,}")
+    out.print(table)
+    out.print(f"inputs: {report.inputs_status} — {report.inputs_reading} ({report.seconds:.1f} s; --json for every test and reading)",
+              highlight=False)
+
+
 @main.command()
 @config_option
 @store_option

@@ -45,9 +45,10 @@ from modelsteward.metrics.binning import bin_index_sql
 from modelsteward.reference import ReferenceProfile, categorical_subjects, numeric_subjects
 from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
 
-__all__ = ["DriftResult", "ks_wasserstein_sql", "window_drift"]
+__all__ = ["DriftResult", "Source", "drift_of", "ks_wasserstein_sql", "window_drift"]
 
 OUTPUT_SUBJECTS = ("prediction", "label")
+Source = tuple[str, list[Any]]  # a FROM-clause and its parameters
 
 
 @dataclass(frozen=True)
@@ -131,11 +132,10 @@ def _grouped_values(store: DuckDBStore, ecdf_table: str, subject: str, cur_sql: 
 
 
 def _numeric(store: DuckDBStore, model: ModelConfig, subject: str, column: str, ref: dict[str, Any],
-             start: datetime, end: datetime) -> _Tested | DriftResult:
-    table = DuckDBStore.predictions_table(model.name)
+             source: Source) -> _Tested | DriftResult:
     ecdf = DuckDBStore.reference_ecdf_table(model.name)
-    cur_sql = f"SELECT {quote_ident(column)} AS v FROM {table} WHERE ts >= ? AND ts < ?"
-    params: list[Any] = [start, end]
+    cur_sql = f"SELECT {quote_ident(column)} AS v FROM {source[0]}"
+    params: list[Any] = list(source[1])
     n_cur, mean_now = store.query(f"SELECT count(v), avg(v) FROM ({cur_sql})", params)[0]
     n_cur = int(n_cur)
     if n_cur < model.drift.min_samples:
@@ -173,15 +173,9 @@ def _numeric(store: DuckDBStore, model: ModelConfig, subject: str, column: str, 
 
 
 def _categorical(store: DuckDBStore, model: ModelConfig, subject: str, column: str, ref_counts_map: dict[str, int],
-                 start: datetime, end: datetime) -> _Tested | DriftResult:
-    table = DuckDBStore.predictions_table(model.name)
-    if subject == "label":
-        labels_sql, label_params = resolved_labels_sql(model)
-        cur_sql = f"SELECT l.label AS v FROM {table} p JOIN ({labels_sql}) l USING (prediction_id) WHERE p.ts >= ? AND p.ts < ?"
-        params: list[Any] = [*label_params, start, end]
-    else:
-        cur_sql = f"SELECT {quote_ident(column)} AS v FROM {table} WHERE ts >= ? AND ts < ?"
-        params = [start, end]
+                 source: Source) -> _Tested | DriftResult:
+    cur_sql = f"SELECT {quote_ident(column)} AS v FROM {source[0]}"
+    params: list[Any] = list(source[1])
     got = {str(k): int(n) for k, n in store.query(f"SELECT v, count(*) FROM ({cur_sql}) WHERE v IS NOT NULL GROUP BY 1", params)}
     n_cur, n_ref = sum(got.values()), sum(ref_counts_map.values())
     if n_cur < model.drift.min_samples:
@@ -253,6 +247,26 @@ def window_drift(
 ) -> list[DriftResult]:
     """Every drift test of the window ``[start, end)`` against the stored reference profile,
     each subject's verdict, and the window's verdict over its inputs (subject ``"inputs"``)."""
+    table = DuckDBStore.predictions_table(model.name)
+    labels_sql, label_params = resolved_labels_sql(model)
+    rows: Source = (f"(SELECT * FROM {table} WHERE ts >= ? AND ts < ?) AS window_rows", [start, end])
+    # Only the label needs the join with the feedback.
+    labelled: Source = (
+        f"(SELECT l.label FROM {table} p JOIN ({labels_sql}) l USING (prediction_id) WHERE p.ts >= ? AND p.ts < ?) AS window_labels",
+        [*label_params, start, end],
+    )
+    return drift_of(store, model, profile, rows, label_source=labelled)
+
+
+def drift_of(store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile, source: Source, *,
+             label_source: Source | None = None) -> list[DriftResult]:
+    """Every configured drift test of the rows of ``source`` against the reference profile.
+
+    ``source`` is a FROM-clause (a table, or a parenthesised query with an alias) and its
+    parameters; its columns are named as in the prediction table (``f_<feature>``,
+    ``confidence``, ``prediction``) plus ``label`` (or ``label_source`` gives the labels); a
+    subject whose column holds no value is reported as not enough data.
+    """
     inputs: list[_Tested] = []
     outputs: list[_Tested] = []
     early: list[DriftResult] = []
@@ -261,14 +275,15 @@ def window_drift(
         if ref is None:
             early.append(DriftResult(subject, "verdict", "no_reference", f"the reference has no {subject} values to compare with"))
             continue
-        tested = _numeric(store, model, subject, column, ref, start, end)
+        tested = _numeric(store, model, subject, column, ref, source)
         (inputs.append(tested) if isinstance(tested, _Tested) else early.append(tested))
     for subject, column in categorical_subjects(model).items():
         ref_counts = profile.categorical.get(subject)
         if not ref_counts:
             early.append(DriftResult(subject, "verdict", "no_reference", f"the reference has no {subject} values to compare with"))
             continue
-        tested = _categorical(store, model, subject, column, ref_counts, start, end)
+        tested = _categorical(store, model, subject, column, ref_counts,
+                              label_source if subject == "label" and label_source is not None else source)
         family = outputs if subject in OUTPUT_SUBJECTS else inputs
         (family.append(tested) if isinstance(tested, _Tested) else early.append(tested))
     results = early + _finish(inputs, model) + _finish(outputs, model)

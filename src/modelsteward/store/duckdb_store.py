@@ -108,6 +108,7 @@ class DuckDBStore:
                 f"cannot open the store {self.path}: {exc}",
                 hint="is another process writing to it? DuckDB allows one writer per file; use the server for shared access",
             ) from None
+        self._con.execute("SET enable_progress_bar = false").fetchall()  # the CLI draws its own
         self._lock = threading.RLock()
         if not read_only:
             self.migrate()
