@@ -45,7 +45,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -571,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="rounds for the peers (default: --repeat); e.g. `--peer-repeat 3 evidently=1`")
     ap.add_argument("--with-10m", action="store_true", help=f"also {N_10M:,} current rows against the {N_10M_REF:,}-row reference, "
                     "modelsteward only")
+    ap.add_argument("--repeat-10m", type=int, default=1, help="rounds at 10M rows (default 1: the figure there is memory)")
     ap.add_argument("--tools", nargs="+", choices=["modelsteward", *PEERS], default=["modelsteward", *PEERS])
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help=f"where the data goes (default {DEFAULT_DATA})")
     ap.add_argument("--venvs", type=Path, default=DEFAULT_VENVS, help=f"peer virtual environments (default {DEFAULT_VENVS})")
@@ -578,6 +578,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steward", default=str(Path(sys.executable).parent / "steward"), help="the steward executable")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before one run is abandoned (default 1800)")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
+    ap.add_argument("--json-out", type=Path, help="also write the JSON object to this file")
     args = ap.parse_args(argv)
     args.shared = args.shared.resolve()
     args.data_dir = args.data_dir.resolve()
@@ -627,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.with_10m:
             if "modelsteward" in tools:
                 d = ensure_10m(args.data_dir, args.shared)
-                r10 = {"modelsteward": args.repeat}
+                r10 = {"modelsteward": args.repeat_10m}
                 res = bench_pair(f"n={_n(N_10M)}", d, ["modelsteward"], r10, args, avail, tmp)
                 doc["sizes"][f"{N_10M}_ref{N_10M_REF}"] = res
                 if not args.json:
@@ -635,6 +636,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 log("--with-10m: modelsteward is unavailable, skipped")
     doc["total_seconds"] = round(time.perf_counter() - t_start, 1)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(doc, indent=1, default=str) + "\n")
     if args.json:
         print(json.dumps(doc, indent=1, default=str))
     else:

@@ -93,6 +93,7 @@ WHAT_IF_ALPHAS = (0.05, 0.01, 0.001)
 OUTPUT_SUBJECTS = {"prediction", "label", "inputs"}
 TARGET_FALSE_PER_1000 = 1.0
 ALL_SCENARIOS = "abcdef"
+DEFAULT_SCENARIOS = "abcde"  # f adds 26 windows a seed; run it with --scenarios
 SHARED_PREFIX = "abef"  # scenarios whose first half is the same stream
 
 
@@ -215,9 +216,11 @@ class Scenario:
     drifted: Callable[[int], list[str]] = field(default=lambda seed: [])
 
 
-def make_scenarios(quick: bool) -> dict[str, Scenario]:
+def make_scenarios(quick: bool, full: bool = False) -> dict[str, Scenario]:
     weeks = 16 if quick else 52
     t0 = weeks // 2  # week 27 of 52 (index 26)
+    d_weeks = weeks if quick or full else 26  # the default run keeps d to 26 weeks (drift from week 14)
+    d_t0 = d_weeks // 2
 
     def one(k: float) -> Callable[[int, int], dict[str, float]]:
         return lambda seed, w: {NUMERIC[seed % len(NUMERIC)]: k} if w >= t0 else {}
@@ -226,9 +229,9 @@ def make_scenarios(quick: bool) -> dict[str, Scenario]:
         return {NUMERIC[seed % len(NUMERIC)]: 0.5 * (w - t0 + 1) / (weeks - t0)} if w >= t0 else {}
 
     def mix(seed: int, w: int) -> dict[str, float]:
-        return {CATEGORICALS[seed % len(CATEGORICALS)].name: 0.10} if w >= t0 else {}
+        return {CATEGORICALS[seed % len(CATEGORICALS)].name: 0.10} if w >= d_t0 else {}
 
-    c_weeks, c_start = (4, 1) if quick else (8, 2)
+    c_weeks, c_start = (3, 1) if quick else (8, 2) if full else (6, 1)
 
     def trivial(seed: int, w: int) -> dict[str, float]:
         if w < c_start:
@@ -245,8 +248,8 @@ def make_scenarios(quick: bool) -> dict[str, Scenario]:
         "c": Scenario("c", f"trivial shifts (5 features 0.02 sd, 5 features 0.05 sd) from week {c_start + 1}, "
                            "50,000-row windows and reference", c_weeks, 50_000, 50_000, False, c_start, "trivial", trivial,
                       lambda seed: [NUMERIC[(seed + i) % len(NUMERIC)] for i in range(10)]),
-        "d": Scenario("d", f"categorical mix: 10 points move between two categories from week {t0 + 1}", weeks, 1000, 5000,
-                      True, t0, "detect", mix, lambda seed: [CATEGORICALS[seed % len(CATEGORICALS)].name]),
+        "d": Scenario("d", f"categorical mix: 10 points move between two categories from week {d_t0 + 1}", d_weeks, 1000,
+                      5000, True, d_t0, "detect", mix, lambda seed: [CATEGORICALS[seed % len(CATEGORICALS)].name]),
         "e": Scenario("e", f"gradual: mean moves linearly from week {t0 + 1} to 0.5 sd in week {weeks}", weeks, 1000, 5000,
                       False, t0, "gradual", gradual, drifted_num),
         "f": Scenario("f", f"small shift: 0.1 sd mean shift of one feature from week {t0 + 1}", weeks, 1000, 5000, False, t0,
@@ -369,10 +372,10 @@ def _verdicts(mon: Monitor, sc: Scenario) -> list[list[Any]]:
     return out
 
 
-def run_task(task: tuple[str, int, tuple[str, ...], bool, int, str]) -> dict[str, Any]:
+def run_task(task: tuple[str, int, tuple[str, ...], bool, bool, int, str | None]) -> dict[str, Any]:
     """One seed of one group of scenarios; returns their verdicts and timings."""
-    group, seed, keys, quick, threads, tmp = task
-    scenarios = make_scenarios(quick)
+    group, seed, keys, quick, full, threads, tmp = task
+    scenarios = make_scenarios(quick, full)
     t_start = time.perf_counter()
     before = {k: _KS[k] for k in ("calls", "hits", "verified", "mismatches")}
     out: dict[str, Any] = {"group": group, "seed": seed, "results": {}, "seconds": {}, "pid": os.getpid()}
@@ -414,7 +417,8 @@ def is_input(subject: str) -> bool:
 
 def what_if(rows: list[list[Any]], alpha: float) -> list[list[Any]]:
     """The verdicts re-derived with ``registry.verdict`` at ``alpha`` (inputs only, plus the window's)."""
-    out, by_week = [], {}
+    out: list[list[Any]] = []
+    by_week: dict[int, list[str]] = {}
     for w, subject, status, effect, p_adj, thr, n in rows:
         if not is_input(subject):
             continue
@@ -432,16 +436,16 @@ def what_if(rows: list[list[Any]], alpha: float) -> list[list[Any]]:
 
 
 def score(sc: Scenario, per_seed: dict[int, list[list[Any]]]) -> dict[str, Any]:
-    null_fw = Counter()  # status counts on undrifted input-windows
-    null_by_subject: dict[str, Counter] = {}
+    null_fw: Counter[str] = Counter()  # status counts on undrifted input-windows
+    null_by_subject: dict[str, Counter[str]] = {}
     null_effects: dict[str, list[float]] = {}
     null_windows = null_window_alarms = null_window_small = 0
-    drifted_reading = Counter()
-    first_reading = Counter()
+    drifted_reading: Counter[str] = Counter()
+    first_reading: Counter[str] = Counter()
     delays: list[int | None] = []
     delays_any: list[int | None] = []
     per_seed_detail = []
-    trivial = {0.02: Counter(), 0.05: Counter()}
+    trivial: dict[float, Counter[str]] = {0.02: Counter(), 0.05: Counter()}
     trivial_windows = trivial_window_alarms = 0
     for seed, rows in sorted(per_seed.items()):
         by_week: dict[int, dict[str, list[Any]]] = {}
@@ -551,7 +555,7 @@ def score_what_if(scenarios: dict[str, Scenario], results: dict[str, dict[int, l
 
 def shape_table(scored: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Null input-windows by feature (all scenarios with 1,000-row windows): drift / small_change."""
-    agg: dict[str, Counter] = {}
+    agg: dict[str, Counter[str]] = {}
     p99: dict[str, list[float]] = {}
     for key, s in scored.items():
         if s["rows_per_window"] != 1000 or key in ("b", "e", "f") and "a" in scored:
@@ -688,7 +692,8 @@ def targets(sc: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         if k in sc:
             s = sc[k]
             t.append({"target": f"({k}) 10-point category move detected in the first drifted window",
-                      "value": f"{s['detected_in_first_window']} of {s['seeds']} seeds", "met": s["detected_in_first_window"] == s["seeds"]})
+                      "value": f"{s['detected_in_first_window']} of {s['seeds']} seeds",
+                      "met": s["detected_in_first_window"] == s["seeds"]})
     return t
 
 
@@ -701,40 +706,45 @@ def machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=None, help="seeds per scenario (default 20; 3 with --quick)")
-    ap.add_argument("--large-seeds", type=int, default=None, help="seeds of scenario c (default min(5, --seeds))")
-    ap.add_argument("--quick", action="store_true", help="3 seeds, 16 weekly windows (c: 2 seeds, 4 windows)")
-    ap.add_argument("--scenarios", default=ALL_SCENARIOS, help=f"which scenarios, e.g. 'a,b' (default {ALL_SCENARIOS})")
+    ap.add_argument("--large-seeds", type=int, default=None, help="seeds of scenario c (default 4; 5 with --full, 2 with --quick)")
+    ap.add_argument("--quick", action="store_true", help="3 seeds, 16 weekly windows (c: 2 seeds, 3 windows)")
+    ap.add_argument("--full", action="store_true",
+                    help="the issue's sizes everywhere: d over 52 weeks, c 5 seeds x 8 windows, and scenario f (~2x the time)")
+    ap.add_argument("--scenarios", default=None,
+                    help=f"which of {ALL_SCENARIOS}, e.g. 'a,b' (default {DEFAULT_SCENARIOS}; {ALL_SCENARIOS} with --full)")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes (default 2)")
     ap.add_argument("--no-ks-cache", action="store_true", help="run the library's KS p-value without the memo")
     ap.add_argument("--tmpdir", help="where the temporary stores go (default: the system's temp dir)")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     args = ap.parse_args(argv)
+    if args.scenarios is None:
+        args.scenarios = ALL_SCENARIOS if args.full else DEFAULT_SCENARIOS
     keys = sorted({k for k in args.scenarios.replace(",", "").strip().lower()})
     if not keys or any(k not in ALL_SCENARIOS for k in keys):
         ap.error(f"--scenarios: choose among {', '.join(ALL_SCENARIOS)}")
     seeds = args.seeds if args.seeds is not None else (3 if args.quick else 20)
-    large = args.large_seeds if args.large_seeds is not None else min(2 if args.quick else 5, seeds)
+    large = args.large_seeds if args.large_seeds is not None else min(2 if args.quick else 5 if args.full else 4, seeds)
     if seeds < 1 or large < 0 or args.jobs < 1:
         ap.error("--seeds and --jobs must be >= 1, --large-seeds >= 0")
-    scenarios = make_scenarios(args.quick)
+    scenarios = make_scenarios(args.quick, args.full)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
 
-    tasks: list[tuple[str, int, tuple[str, ...], bool, int, str | None]] = []
+    tasks: list[tuple[str, int, tuple[str, ...], bool, bool, int, str | None]] = []
     shared = tuple(k for k in keys if k in SHARED_PREFIX)
     for seed in range(seeds):
         if "c" in keys and seed < large:
-            tasks.append(("c", seed, ("c",), args.quick, threads, args.tmpdir))
+            tasks.append(("c", seed, ("c",), args.quick, args.full, threads, args.tmpdir))
     for seed in range(seeds):
         if shared:
-            tasks.append(("shared", seed, shared, args.quick, threads, args.tmpdir))
+            tasks.append(("shared", seed, shared, args.quick, args.full, threads, args.tmpdir))
         if "d" in keys:
-            tasks.append(("d", seed, ("d",), args.quick, threads, args.tmpdir))
+            tasks.append(("d", seed, ("d",), args.quick, args.full, threads, args.tmpdir))
 
     t0 = time.perf_counter()
     mach = machine()
     results: dict[str, dict[int, list[list[Any]]]] = {k: {} for k in keys if k != "c" or large}
-    seconds: Counter = Counter()
-    memo = Counter()
+    seconds: Counter[str] = Counter()
+    memo: Counter[str] = Counter()
     log(f"{len(tasks)} tasks (seed x scenario group) in {args.jobs} process(es), scenarios {','.join(keys)}, {seeds} seeds "
         f"({large} for c); KS memo {'off' if args.no_ks_cache else 'on'}")
     ctx = mp.get_context("fork")
@@ -749,7 +759,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"(elapsed {time.perf_counter() - t0:.0f} s)")
     scored = {k: score(scenarios[k], per_seed) for k, per_seed in sorted(results.items())}
     out: dict[str, Any] = {
-        "machine": mach, "jobs": args.jobs, "duckdb_threads_per_process": threads, "quick": args.quick,
+        "machine": mach, "jobs": args.jobs, "duckdb_threads_per_process": threads, "quick": args.quick, "full": args.full,
         "seeds": seeds, "large_seeds": large, "alpha": ALPHA, "scenarios": scored,
         "null_by_shape": shape_table(scored), "what_if": score_what_if(scenarios, results), "targets": targets(scored),
         "ks_memo": {"enabled": not args.no_ks_cache, "calls": memo["calls"], "hits": memo["hits"],

@@ -274,15 +274,18 @@ def drift(config: str, store: str | None, model: str | None, window_start: datet
 @click.option("--exclude", multiple=True, metavar="COLUMN", help="Leave a column out (repeatable).")
 @click.option("--correction", type=click.Choice(["bh", "bonferroni", "none"]), default="bh", show_default=True,
               help="Multiple-testing correction across the features.")
+@click.option("--multivariate", is_flag=True, help="Add a domain classifier and PCA reconstruction error (samples of 20,000 rows).")
 @json_option
 @handle_errors
-def drift_report_command(reference: Path, current: Path, exclude: tuple[str, ...], correction: str, as_json: bool) -> None:
+def drift_report_command(reference: Path, current: Path, exclude: tuple[str, ...], correction: str, multivariate: bool,
+                         as_json: bool) -> None:
     """Compare two Parquet or CSV files feature by feature (no store or configuration needed)."""
     from modelsteward.config import DriftSettings
     from modelsteward.drift.report import drift_report
 
     with err.status("building the reference profile and testing…") if not as_json else nullcontext():
-        report = drift_report(reference, current, exclude=exclude, settings=DriftSettings.model_validate({"correction": correction}))
+        report = drift_report(reference, current, exclude=exclude, settings=DriftSettings.model_validate({"correction": correction}),
+                              multivariate=multivariate)
     if as_json:
         _print_json(report.to_dict())
         return
@@ -299,6 +302,12 @@ def drift_report_command(reference: Path, current: Path, exclude: tuple[str, ...
     out.print(table)
     out.print(f"inputs: {report.inputs_status} — {report.inputs_reading} ({report.seconds:.1f} s; --json for every test and reading)",
               highlight=False)
+    if report.multivariate:
+        dc = report.multivariate["domain_classifier"]
+        top = ", ".join(f["feature"] for f in dc["features"][:3])
+        out.print(f"domain classifier: AUC {dc['auc']:.3f} [{dc['ci_low']:.3f}, {dc['ci_high']:.3f}] — "
+                  f"{'the files can be told apart' if dc['drift'] else 'the files cannot be told apart'}; most separating: {top}",
+                  highlight=False)
 
 
 @main.command()

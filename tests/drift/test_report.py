@@ -60,3 +60,20 @@ def test_cli_prints_json_and_refuses_mismatched_files(files, tmp_path):
     pq.write_table(pa.table({"other": [1.0, 2.0]}), tmp_path / "bad.parquet")
     r = CliRunner().invoke(main, ["drift-report", str(folder / "ref.parquet"), str(tmp_path / "bad.parquet")])
     assert r.exit_code == 2 and "missing from the current file" in r.output
+
+
+def test_multivariate_sees_a_correlation_change_the_marginals_hide(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 3000
+    z = rng.normal(size=(n, 2))
+    correlated = np.column_stack([z[:, 0], 0.95 * z[:, 0] + np.sqrt(1 - 0.95**2) * z[:, 1]])
+    independent = rng.normal(size=(n, 2))
+    pq.write_table(pa.table({"u": correlated[:, 0], "v": correlated[:, 1], "w": rng.normal(size=n)}), tmp_path / "r.parquet")
+    pq.write_table(pa.table({"u": independent[:, 0], "v": independent[:, 1], "w": rng.normal(size=n)}), tmp_path / "c.parquet")
+    report = drift_report(tmp_path / "r.parquet", tmp_path / "c.parquet", multivariate=True)
+    assert {f: v.status for f, v in report.features.items()} == {"u": "no_drift", "v": "no_drift", "w": "no_drift"}
+    dc = report.multivariate["domain_classifier"]
+    assert dc["drift"] and dc["auc"] > 0.6
+    assert {f["feature"] for f in dc["features"][:2]} == {"u", "v"}
+    assert report.multivariate["pca_reconstruction"]["drift"]
+    assert json.loads(json.dumps(report.to_dict(), default=str))["multivariate"]["domain_classifier"]["auc"] == dc["auc"]

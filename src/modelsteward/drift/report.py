@@ -73,6 +73,7 @@ class DriftReport:
     inputs_reading: str
     results: list[DriftResult] = field(repr=False)
     seconds: float = 0.0
+    multivariate: dict[str, Any] | None = None  # domain classifier and PCA reconstruction, when asked for
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +82,7 @@ class DriftReport:
             "features": {k: asdict(v) for k, v in self.features.items()},
             "outputs": {k: asdict(v) for k, v in self.outputs.items()},
             "tests": [r.to_dict() for r in self.results if r.test != "verdict"],
+            "multivariate": self.multivariate,
         }
 
 
@@ -109,12 +111,16 @@ def drift_report(
     features: Mapping[str, str] | None = None,
     exclude: Sequence[str] = (),
     settings: DriftSettings | None = None,
+    multivariate: bool = False,
+    seed: int = 0,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` (Parquet or CSV files) feature by feature.
 
     ``features`` maps column names to ``numeric`` or ``categorical`` (default: inferred from
     the reference's schema, all columns but ``exclude``); ``settings`` are the drift settings
-    of ``steward.yaml`` (tests, thresholds, correction, significance).
+    of ``steward.yaml`` (tests, thresholds, correction, significance). ``multivariate`` adds a
+    domain classifier (cross-validated AUC, the features that separate the files ranked) and
+    PCA reconstruction error, on seeded samples of at most 20,000 rows a side.
     """
     started = time.perf_counter()
     ref_path, cur_path = Path(reference), Path(current)
@@ -164,6 +170,7 @@ def drift_report(
         source = (f"(SELECT {', '.join(selects)} FROM {_reader(cur_path)}) AS current_rows", [str(cur_path)])
         results = drift_of(store, model, profile, source)
         n_current = int(store.query(f"SELECT count(*) FROM {_reader(cur_path)}", [str(cur_path)])[0][0])
+        extra = _multivariate(store, ref_path, cur_path, kinds, seed) if multivariate and kinds else None
     finally:
         store.close()
     back = {names[c]: c for c in kinds}
@@ -181,7 +188,29 @@ def drift_report(
     kept = [r for r in results if r.subject in back or r.subject in present or r.subject == "inputs"]
     return DriftReport(str(ref_path), str(cur_path), profile.n_rows, n_current, feature_verdicts, outputs,
                        inputs.status if inputs else "not_enough_data", inputs.reading if inputs else "no input could be tested",
-                       kept, round(time.perf_counter() - started, 3))
+                       kept, round(time.perf_counter() - started, 3), extra)
+
+
+SAMPLE_ROWS = 20_000
+
+
+def _multivariate(store: DuckDBStore, ref_path: Path, cur_path: Path, kinds: Mapping[str, str], seed: int) -> dict[str, Any]:
+    """Domain classifier and PCA reconstruction on seeded samples of both files."""
+    import numpy as np
+
+    from modelsteward.drift.multivariate import domain_classifier, pca_reconstruction
+
+    def sample(path: Path) -> dict[str, Any]:
+        cols = ", ".join(_quote_any(c) for c in kinds)
+        rows = store.query(f"SELECT {cols} FROM {_reader(path)} USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE ({int(seed)})",
+                           [str(path)])
+        return {c: np.array([r[i] for r in rows], dtype=float if k == "numeric" else object)
+                for i, (c, k) in enumerate(kinds.items())}
+
+    ref, cur = sample(ref_path), sample(cur_path)
+    dc = domain_classifier(ref, cur, kinds=kinds, seed=seed)
+    pca = pca_reconstruction(ref, cur, kinds=kinds, seed=seed)
+    return {"domain_classifier": dc.to_dict(), "pca_reconstruction": asdict(pca)}
 
 
 def _quote_any(name: str) -> str:
