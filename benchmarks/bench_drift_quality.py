@@ -16,20 +16,23 @@ drift), a constant predicted class. Reference 5,000 rows; 52 weekly windows of 1
 A "shift of k sd" adds k population standard deviations to the feature (for the Poisson
 features the rate moves so that the mean moves by k sd).
 
-Scenarios (``--scenarios``, default all):
+Scenarios (``--scenarios``; default a-e, all six with ``--full``):
 
-  a  no drift.
+  a  no drift. 20 seeds (``--seeds``).
   b  one feature's mean moves by 0.2 sd from week 27 (the feature is ``seed % 20``, so 20 seeds
-     cover every shape once).
-  c  large windows, trivial shifts: reference and windows of 50,000 rows, 8 weeks (5 seeds by
-     default); from week 3, five features move 0.02 sd and five move 0.05 sd. Must never read
-     "drift" (small_change at most).
+     cover every shape once). 20 seeds.
+  c  large windows, trivial shifts: reference and windows of 50,000 rows; from the second week,
+     five features move 0.02 sd and five move 0.05 sd. Must never read "drift" (small_change at
+     most). Default 3 seeds x 6 windows (``--full``: 5 x 8; ``--large-seeds``).
   d  categorical mix: the stream plus 3 categorical features (3 categories; 6 categories; 40
-     Zipf categories down to 0.4 %); from week 27 ten points of share move from the first
-     category to the second in one of them (``seed % 3``).
+     Zipf categories down to 0.4 %); from mid-stream ten points of share move from the first
+     category to the second in one of them (``seed % 3``). Default 10 seeds x 26 weeks, drift
+     from week 14 (``--full``: 20 x 52, drift from week 27; ``--extra-seeds``).
   e  gradual drift: from week 27 the mean of feature ``seed % 20`` moves linearly, reaching
-     0.5 sd in week 52 (0.019 sd in week 27). Reports the first week flagged.
-  f  small shift: as b with 0.1 sd (the Wasserstein threshold itself).
+     0.5 sd in week 52 (0.019 sd in week 27). Reports the first week flagged. Default 10 seeds
+     (``--full``: 20; ``--extra-seeds``).
+  f  small shift: as b with 0.1 sd (the Wasserstein threshold itself). Only with ``--full`` or
+     ``--scenarios``.
 
 Scored per scenario over the seeds: false alarms ("drift" on an undrifted input: features and
 confidence) per 1,000 input-windows, the "small_change" rate on them, dataset-level false-alarm
@@ -39,19 +42,23 @@ how the drifted feature's verdicts read. A what-if table re-applies the library'
 ``registry.verdict`` to the stored adjusted p-values with smaller ``p_value`` levels (checked to
 reproduce the stored verdicts at the configured level).
 
-Run time. ``Monitor.check`` costs ~1 s a window of 21 numeric subjects here, most of it in the
-exact KS p-value (``modelsteward.drift.ks.ks_pvalue``, ~35 ms a call for 1,000 vs 5,000 values).
-That p-value depends only on (n_ref, n_cur, round(D * lcm)), and those repeat across windows, so
-by default the benchmark memoises the function *in this process only* (it wraps
+Run time. Without help ``Monitor.check`` costs ~1 s a window of 21 numeric subjects here, ~75 %
+of it in the exact KS p-value (``modelsteward.drift.ks.ks_pvalue``, ~35 ms a call for 1,000 vs
+5,000 values; scipy's compiled ``ks_2samp`` takes ~2 ms for the whole test). That p-value depends
+only on (n_ref, n_cur, round(D * lcm)), which repeat across windows, so by default the benchmark
+memoises the function *in its own processes only* (it wraps
 ``modelsteward.drift.window_drift.ks_pvalue``; no file is changed). Every 50th cache hit is
 recomputed and compared for exact equality; ``--no-ks-cache`` runs the library unwrapped.
 Scenarios a, b, e and f share their first 26 weeks (the same data by construction): those
 windows are logged and checked once per seed, then the store file is copied for each scenario,
 which logs and checks its own last 26 weeks. Seeds run in ``--jobs`` processes (default 2).
-Nothing asserts on time; total wall time is printed.
+What is left is ~0.3-0.45 s of library time a window (about 70 queries and the drift_results
+insert), so the default run is cut to fit ~10 minutes on 2 cores as listed above. Nothing
+asserts on time; total wall time is printed.
 
-    .venv/bin/python benchmarks/bench_drift_quality.py              # 20 seeds, ~8 min
-    .venv/bin/python benchmarks/bench_drift_quality.py --quick      # 3 seeds, 16 weeks, ~1 min
+    .venv/bin/python benchmarks/bench_drift_quality.py              # a-e, ~9 min on 2 cores
+    .venv/bin/python benchmarks/bench_drift_quality.py --quick      # 3 seeds, 16 weeks, ~2 min
+    .venv/bin/python benchmarks/bench_drift_quality.py --full       # the issue's sizes + f, ~20 min
     .venv/bin/python benchmarks/bench_drift_quality.py --scenarios a,b --json
 """
 
@@ -453,6 +460,7 @@ def score(sc: Scenario, per_seed: dict[int, list[list[Any]]]) -> dict[str, Any]:
             by_week.setdefault(r[0], {})[r[1]] = r
         drifted = sc.drifted(seed)
         seed_delay = seed_delay_any = None
+        seed_readings: Counter[str] = Counter()
         for w in range(sc.weeks):
             shifts = sc.shifts(seed, w)
             verdicts = by_week[w]
@@ -477,6 +485,7 @@ def score(sc: Scenario, per_seed: dict[int, list[list[Any]]]) -> dict[str, Any]:
                 for subject in drifted:
                     status = verdicts[subject][2]
                     drifted_reading[status] += 1
+                    seed_readings[status] += 1
                     if w == sc.drift_start:
                         first_reading[status] += 1
                     if status == "drift" and seed_delay is None:
@@ -489,7 +498,7 @@ def score(sc: Scenario, per_seed: dict[int, list[list[Any]]]) -> dict[str, Any]:
             subject = drifted[0]
             detail = {"seed": seed, "feature": subject, "shape": SHAPE_OF[subject], "delay": seed_delay,
                       "delay_small_change_or_drift": seed_delay_any,
-                      "first_window": by_week[sc.drift_start][subject][2]}
+                      "first_window": by_week[sc.drift_start][subject][2], "readings": dict(seed_readings)}
             if sc.kind == "gradual":
                 detail["first_flag_week"] = None if seed_delay is None else sc.drift_start + seed_delay + 1
                 detail["shift_sd_at_flag"] = None if seed_delay is None else sc.shifts(seed, sc.drift_start + seed_delay)[subject]
@@ -635,8 +644,17 @@ def print_report(out: dict[str, Any]) -> None:
                 line += f" {_f(d and d['delay'], 'd'):>10} {(d['first_window'] if d else '-'):>12}"
             print(line)
     if "d" in sc and sc["d"].get("per_seed"):
-        c = Counter((d["feature"], d["first_window"]) for d in sc["d"]["per_seed"])
-        print("  (d) first drifted window by categorical feature: " + ", ".join(f"{f} {st}: {n}" for (f, st), n in sorted(c.items())))
+        print("  (d) by drifted categorical feature (seeds; readings over drifted windows; first drifted window):")
+        for cat in CATEGORICALS:
+            rows_d = [d for d in sc["d"]["per_seed"] if d["feature"] == cat.name]
+            if rows_d:
+                rd: Counter[str] = Counter()
+                for d in rows_d:
+                    rd.update(d["readings"])
+                f1 = Counter(d["first_window"] for d in rows_d)
+                print(f"      {cat.name} ({cat.shape}), {len(rows_d)} seeds: drift {rd['drift']}, small_change "
+                      f"{rd['small_change']}, no_drift {rd['no_drift']}; first window drift {f1['drift']}, small_change "
+                      f"{f1['small_change']}, no_drift {f1['no_drift']}")
     rows = out["null_by_shape"]
     if rows:
         print("\nFalse alarms by subject on null windows of 1,000 rows (a and d; b, e and f repeat a's data, c has 50,000-row windows)")
@@ -706,7 +724,9 @@ def machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=None, help="seeds per scenario (default 20; 3 with --quick)")
-    ap.add_argument("--large-seeds", type=int, default=None, help="seeds of scenario c (default 4; 5 with --full, 2 with --quick)")
+    ap.add_argument("--extra-seeds", type=int, default=None,
+                    help="seeds of scenarios d and e (default 10; --seeds with --full or --quick)")
+    ap.add_argument("--large-seeds", type=int, default=None, help="seeds of scenario c (default 3; 5 with --full, 2 with --quick)")
     ap.add_argument("--quick", action="store_true", help="3 seeds, 16 weekly windows (c: 2 seeds, 3 windows)")
     ap.add_argument("--full", action="store_true",
                     help="the issue's sizes everywhere: d over 52 weeks, c 5 seeds x 8 windows, and scenario f (~2x the time)")
@@ -723,30 +743,33 @@ def main(argv: list[str] | None = None) -> int:
     if not keys or any(k not in ALL_SCENARIOS for k in keys):
         ap.error(f"--scenarios: choose among {', '.join(ALL_SCENARIOS)}")
     seeds = args.seeds if args.seeds is not None else (3 if args.quick else 20)
-    large = args.large_seeds if args.large_seeds is not None else min(2 if args.quick else 5 if args.full else 4, seeds)
-    if seeds < 1 or large < 0 or args.jobs < 1:
-        ap.error("--seeds and --jobs must be >= 1, --large-seeds >= 0")
+    large = args.large_seeds if args.large_seeds is not None else min(2 if args.quick else 5 if args.full else 3, seeds)
+    extra = args.extra_seeds if args.extra_seeds is not None else seeds if args.quick or args.full else min(10, seeds)
+    if seeds < 1 or large < 0 or extra < 0 or args.jobs < 1:
+        ap.error("--seeds and --jobs must be >= 1, --large-seeds and --extra-seeds >= 0")
+    if extra > seeds:
+        ap.error("--extra-seeds cannot exceed --seeds (d and e use the first seeds)")
     scenarios = make_scenarios(args.quick, args.full)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
 
     tasks: list[tuple[str, int, tuple[str, ...], bool, bool, int, str | None]] = []
-    shared = tuple(k for k in keys if k in SHARED_PREFIX)
+    n_seeds = {k: large if k == "c" else extra if k in "de" else seeds for k in keys}
+    for seed in range(n_seeds.get("c", 0)):
+        tasks.append(("c", seed, ("c",), args.quick, args.full, threads, args.tmpdir))
     for seed in range(seeds):
-        if "c" in keys and seed < large:
-            tasks.append(("c", seed, ("c",), args.quick, args.full, threads, args.tmpdir))
-    for seed in range(seeds):
+        shared = tuple(k for k in keys if k in SHARED_PREFIX and seed < n_seeds[k])
         if shared:
             tasks.append(("shared", seed, shared, args.quick, args.full, threads, args.tmpdir))
-        if "d" in keys:
+        if "d" in keys and seed < n_seeds["d"]:
             tasks.append(("d", seed, ("d",), args.quick, args.full, threads, args.tmpdir))
 
     t0 = time.perf_counter()
     mach = machine()
-    results: dict[str, dict[int, list[list[Any]]]] = {k: {} for k in keys if k != "c" or large}
+    results: dict[str, dict[int, list[list[Any]]]] = {k: {} for k in keys if n_seeds[k]}
     seconds: Counter[str] = Counter()
     memo: Counter[str] = Counter()
-    log(f"{len(tasks)} tasks (seed x scenario group) in {args.jobs} process(es), scenarios {','.join(keys)}, {seeds} seeds "
-        f"({large} for c); KS memo {'off' if args.no_ks_cache else 'on'}")
+    log(f"{len(tasks)} tasks (seed x scenario group) in {args.jobs} process(es); seeds: "
+        + ", ".join(f"{k} {n}" for k, n in n_seeds.items()) + f"; KS memo {'off' if args.no_ks_cache else 'on'}")
     ctx = mp.get_context("fork")
     with ctx.Pool(args.jobs, initializer=_worker_init, initargs=(not args.no_ks_cache,)) as pool:
         for done, r in enumerate(pool.imap_unordered(run_task, tasks), start=1):
@@ -760,7 +783,7 @@ def main(argv: list[str] | None = None) -> int:
     scored = {k: score(scenarios[k], per_seed) for k, per_seed in sorted(results.items())}
     out: dict[str, Any] = {
         "machine": mach, "jobs": args.jobs, "duckdb_threads_per_process": threads, "quick": args.quick, "full": args.full,
-        "seeds": seeds, "large_seeds": large, "alpha": ALPHA, "scenarios": scored,
+        "seeds": n_seeds, "alpha": ALPHA, "scenarios": scored,
         "null_by_shape": shape_table(scored), "what_if": score_what_if(scenarios, results), "targets": targets(scored),
         "ks_memo": {"enabled": not args.no_ks_cache, "calls": memo["calls"], "hits": memo["hits"],
                     "verified": memo["verified"], "mismatches": memo["mismatches"]},

@@ -477,7 +477,7 @@ def _drift_metrics(drift: list[DriftResult]) -> dict[str, float | None]:
     """Drift results as window metrics: ``drift.<subject>.<test>`` (the effect size), with
     ``_statistic``, ``_p_value`` and ``_p_adjusted``; counts of drifted inputs."""
     out: dict[str, float | None] = {}
-    verdicts = [d for d in drift if d.test == "verdict" and d.subject not in ("prediction", "label", "inputs")]
+    verdicts = [d for d in drift if d.test == "verdict" and d.subject not in ("confidence", "prediction", "label", "inputs")]
     if verdicts:
         out["drift.features_drifted"] = float(sum(d.status == "drift" for d in verdicts))
     for d in drift:

@@ -123,10 +123,10 @@ def test_ks_equals_scipy_on_the_same_values(tmp_path: Path, n_ref: int, n_cur: i
         w = res[(subject, "wasserstein")]  # computed in SQL from the same ECDFs
         expected_w = stats.wasserstein_distance(present(r_vals), present(c_vals)) / np.std(present(r_vals), ddof=1)
         np.testing.assert_allclose(w.statistic, expected_w, rtol=RTOL, atol=1e-15, err_msg=subject)
-    # p-values are Benjamini-Hochberg adjusted across the window's inputs (x and confidence here)
+    # KS p-values are adjusted within a family: the input features (only x has a KS test here) and
+    # the model's outputs (confidence): each family holds one KS p-value, so adjusting leaves it as is
     raw = [stats.ks_2samp(present(a), present(b)).pvalue for a, b in ((ref["x"], cur_x), (ref["confidence"], cur_conf))]
-    adjusted = stats.false_discovery_control(raw, method="bh")
-    for subject, p_adj in zip(("x", "confidence"), adjusted, strict=True):
+    for subject, p_adj in zip(("x", "confidence"), raw, strict=True):
         ks = res[(subject, "ks")]
         np.testing.assert_allclose(ks.details["p_adjusted"], p_adj, rtol=1e-12)
         significant, large = p_adj < 0.05, ks.effect_size >= 0.1
@@ -372,3 +372,26 @@ def test_check_stores_drift_results_and_drift_metrics(tmp_path: Path) -> None:
     verdicts = [direct[(s, "verdict")].status for s in ("x", "category", "confidence")]
     assert day1["drift.features_drifted"] == float(verdicts.count("drift"))
     assert verdicts[:2] == ["drift", "drift"]
+
+
+def test_inputs_and_outputs_are_separate_correction_families(tmp_path: Path) -> None:
+    rng = np.random.default_rng(17)
+    ref = base_reference(rng, 600)
+    ref["y"] = rng.normal(0, 1, 600)
+    write_reference(tmp_path / "ref.parquet", ref)
+    cfg = StewardConfig.model_validate({"models": [{
+        "name": "m", "task": "multiclass", "labels": LABELS, "window": "day",
+        "features": [{"name": "x", "type": "numeric"}, {"name": "y", "type": "numeric"}, {"name": "category", "type": "categorical"}],
+        "reference": {"file": str(tmp_path / "ref.parquet")}}]})
+    mon = Monitor(cfg, store=":memory:")
+    x, y, conf = rng.normal(0.2, 1, 300), rng.normal(0, 1, 300), rng.beta(7, 2, 300)
+    rows = [{"prediction_id": f"p{i}", "timestamp": DAY + timedelta(seconds=i), "prediction": "urgent", "confidence": float(conf[i]),
+             "features": {"x": float(x[i]), "y": float(y[i])}} for i in range(300)]
+    mon.log_predictions(rows)
+    res = run(mon)
+    raw_inputs = [stats.ks_2samp(ref[k], v).pvalue for k, v in (("x", x), ("y", y))]
+    for subject, p_adj in zip(("x", "y"), stats.false_discovery_control(raw_inputs, method="bh"), strict=True):
+        np.testing.assert_allclose(res[(subject, "ks")].details["p_adjusted"], p_adj, rtol=1e-12)
+    np.testing.assert_allclose(res[("confidence", "ks")].details["p_adjusted"],
+                               stats.ks_2samp(ref["confidence"], conf).pvalue, rtol=1e-9)
+    assert res[("inputs", "verdict")].statistic == float(sum(res[(s, "verdict")].status == "drift" for s in ("x", "y", "category")))

@@ -4,7 +4,8 @@
 from the reference's schema (numbers are numeric; text and booleans categorical), builds the
 reference profile from scratch in an in-memory store (quantile bins, category counts, the
 sorted reference ECDF), and runs every configured test on the current file, read column by
-column straight from the file by the engine (memory does not grow with its rows). Columns
+column straight from the file by the engine. Exact statistics cost memory and time with the
+number of distinct values (see benchmarks/README.md for the figures at 1M and 10M rows). Columns
 named ``confidence``, ``prediction`` and ``label`` are monitored as the model's outputs, as in
 a window; the verdicts follow the same rules (effect and corrected significance).
 

@@ -16,10 +16,10 @@ Every test is declared once in :mod:`~modelsteward.drift.registry` (stable name,
 p-value or not, effect size, default threshold). Each subject's headline **verdict** pairs an
 effect with a p-value (:data:`~modelsteward.drift.registry.VERDICT_TESTS`: normalised
 Wasserstein with KS for numeric subjects, total variation with chi-square for categorical
-ones); the p-values are adjusted across the input subjects of the window (Benjamini–Hochberg by
-default), so the window-level verdict — *drift* when any input drifted — keeps its
+ones); the p-values are adjusted across the input features of the window (Benjamini–Hochberg
+by default), so the window-level verdict — *drift* when any input drifted — keeps its
 false-alarm rate at ``p_value`` (:func:`~modelsteward.drift.registry.dataset_verdict`). The
-predicted class and the label form a second family, adjusted on their own.
+model's outputs (confidence, predicted class, label) form a second family, adjusted on their own.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
 
 __all__ = ["DriftResult", "Source", "drift_of", "ks_wasserstein_sql", "window_drift"]
 
-OUTPUT_SUBJECTS = ("prediction", "label")
+OUTPUT_SUBJECTS = ("confidence", "prediction", "label")  # the model's outputs: a family of their own
 Source = tuple[str, list[Any]]  # a FROM-clause and its parameters
 
 
@@ -276,7 +276,8 @@ def drift_of(store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile, 
             early.append(DriftResult(subject, "verdict", "no_reference", f"the reference has no {subject} values to compare with"))
             continue
         tested = _numeric(store, model, subject, column, ref, source)
-        (inputs.append(tested) if isinstance(tested, _Tested) else early.append(tested))
+        family = outputs if subject in OUTPUT_SUBJECTS else inputs
+        (family.append(tested) if isinstance(tested, _Tested) else early.append(tested))
     for subject, column in categorical_subjects(model).items():
         ref_counts = profile.categorical.get(subject)
         if not ref_counts:

@@ -16,7 +16,7 @@ Fixed names cover operations and quality; dotted names reach into labels and fea
     feature.<f>.mean             numeric features (and `confidence`)
     feature.<f>.share.<category> categorical features (share among the window's non-missing values)
     feature.<f>.missing_rate | unseen_rate | out_of_range_rate
-    drift.features_drifted       inputs (features and confidence) whose drift verdict is 'drift'
+    drift.features_drifted       input features whose drift verdict is 'drift'
     drift.inputs_drifted         1 when the window's inputs drifted (after correction), else 0
     drift.<f>.<test>             the test's effect size (ks, wasserstein, psi, chi2, total_variation, ...)
     drift.<f>.<test>_statistic | <test>_p_value | <test>_p_adjusted
