@@ -171,18 +171,16 @@ def _build_ecdf(store: DuckDBStore, model: ModelConfig, table: str) -> None:
     whole reference again for every window and feature.
     """
     ecdf = DuckDBStore.reference_ecdf_table(model.name)
-    parts = [
-        f"SELECT CAST(? AS VARCHAR) AS subject, {quote_ident(column)} AS v, count(*) AS n FROM {table} "
-        f"WHERE {quote_ident(column)} IS NOT NULL GROUP BY 2"
-        for column in numeric_subjects(model).values()
-    ]
     with store.transaction() as con:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {ecdf} AS SELECT subject, v, "
-            f"sum(n) OVER (PARTITION BY subject ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum "
-            f"FROM ({' UNION ALL '.join(parts)}) ORDER BY subject, v",
-            list(numeric_subjects(model)),
-        ).fetchall()
+        con.execute(f"CREATE OR REPLACE TABLE {ecdf} (subject VARCHAR, v DOUBLE, cum BIGINT)").fetchall()
+        # One subject at a time: the engine holds one column's distinct values, not all of them.
+        for subject, column in numeric_subjects(model).items():
+            c = quote_ident(column)
+            con.execute(
+                f"INSERT INTO {ecdf} SELECT ?, v, sum(n) OVER (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
+                f"FROM (SELECT {c} AS v, count(*) AS n FROM {table} WHERE {c} IS NOT NULL GROUP BY 1) ORDER BY v",
+                [subject],
+            ).fetchall()
 
 
 def _profile(store: DuckDBStore, model: ModelConfig, table: str, n_rows: int, source: dict[str, Any]) -> ReferenceProfile:

@@ -22,6 +22,8 @@ a window; the verdicts follow the same rules (effect and corrected significance)
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -114,6 +116,7 @@ def drift_report(
     settings: DriftSettings | None = None,
     multivariate: bool = False,
     seed: int = 0,
+    memory_limit_mb: int = 1024,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` (Parquet or CSV files) feature by feature.
 
@@ -122,6 +125,7 @@ def drift_report(
     of ``steward.yaml`` (tests, thresholds, correction, significance). ``multivariate`` adds a
     domain classifier (cross-validated AUC, the features that separate the files ranked) and
     PCA reconstruction error, on seeded samples of at most 20,000 rows a side.
+    ``memory_limit_mb`` bounds the engine's memory (it spills to disk beyond it).
     """
     started = time.perf_counter()
     ref_path, cur_path = Path(reference), Path(current)
@@ -129,6 +133,10 @@ def drift_report(
         if not p.exists():
             raise ConfigError(f"file not found: {p}", hint="give the paths of a reference and a current Parquet or CSV file")
     store = DuckDBStore(":memory:")
+    spill = tempfile.mkdtemp(prefix="steward-drift-")
+    # Bound the engine's memory; what does not fit spills to a temporary folder on disk.
+    store.query(f"SET temp_directory = '{spill}'")
+    store.query(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
     try:
         schema = {r[0]: str(r[1]) for r in store.query(f"DESCRIBE SELECT * FROM {_reader(ref_path)}", [str(ref_path)])}
         cur_columns = {r[0] for r in store.query(f"DESCRIBE SELECT * FROM {_reader(cur_path)}", [str(cur_path)])}
@@ -174,6 +182,7 @@ def drift_report(
         extra = _multivariate(store, ref_path, cur_path, kinds, seed) if multivariate and kinds else None
     finally:
         store.close()
+        shutil.rmtree(spill, ignore_errors=True)
     back = {names[c]: c for c in kinds}
     verdicts = {r.subject: r for r in results if r.test == "verdict"}
     present = {c for c in OUTPUT_COLUMNS if c in schema and c in cur_columns}
