@@ -34,9 +34,10 @@ Scenarios (``--scenarios``; default a-e, all six with ``--full``):
   f  small shift: as b with 0.1 sd (the Wasserstein threshold itself). Only with ``--full`` or
      ``--scenarios``.
 
-Scored per scenario over the seeds: false alarms ("drift" on an undrifted input: features and
-confidence) per 1,000 input-windows, the "small_change" rate on them, dataset-level false-alarm
-windows (subject ``inputs`` reads "drift" in a window where nothing moved), detection rate and
+Scored per scenario over the seeds: false alarms ("drift" on an undrifted feature) per 1,000
+feature-windows, the "small_change" rate on them, the confidence score's verdicts (it never
+moves), dataset-level false-alarm windows (subject ``inputs`` reads "drift" in a window where
+nothing moved; which subjects count is the library's ``OUTPUT_SUBJECTS``), detection rate and
 delay (windows from the first drifted window to the first "drift" on the drifted feature) and
 how the drifted feature's verdicts read. A what-if table re-applies the library's own
 ``registry.verdict`` to the stored adjusted p-values with smaller ``p_value`` levels (checked to
@@ -52,13 +53,14 @@ recomputed and compared for exact equality; ``--no-ks-cache`` runs the library u
 Scenarios a, b, e and f share their first 26 weeks (the same data by construction): those
 windows are logged and checked once per seed, then the store file is copied for each scenario,
 which logs and checks its own last 26 weeks. Seeds run in ``--jobs`` processes (default 2).
-What is left is ~0.3-0.45 s of library time a window (about 70 queries and the drift_results
-insert), so the default run is cut to fit ~10 minutes on 2 cores as listed above. Nothing
-asserts on time; total wall time is printed.
+What is left is ~0.3-0.45 s of library time a window (about 70 queries and the two
+``executemany`` inserts of ``_save_window``), so the default run is cut to fit ~10 minutes on 2
+cores as listed above (measured 2026-11-26: 7 min with the machine otherwise light, 13 min while
+another job held a core). Nothing asserts on time; total wall time and worker CPU are printed.
 
-    .venv/bin/python benchmarks/bench_drift_quality.py              # a-e, ~9 min on 2 cores
-    .venv/bin/python benchmarks/bench_drift_quality.py --quick      # 3 seeds, 16 weeks, ~2 min
-    .venv/bin/python benchmarks/bench_drift_quality.py --full       # the issue's sizes + f, ~20 min
+    .venv/bin/python benchmarks/bench_drift_quality.py              # a-e, ~7 min on 2 cores
+    .venv/bin/python benchmarks/bench_drift_quality.py --quick      # 3 seeds, 16 weeks, ~1-2 min
+    .venv/bin/python benchmarks/bench_drift_quality.py --full       # the issue's sizes + f, ~16 min (estimated)
     .venv/bin/python benchmarks/bench_drift_quality.py --scenarios a,b --json
 """
 
@@ -97,7 +99,9 @@ START = datetime(2025, 1, 6)  # a Monday: weekly windows start on Monday (UTC)
 WEEK = timedelta(weeks=1)
 ALPHA = 0.05  # DriftSettings.p_value default (the config leaves every drift setting at its default)
 WHAT_IF_ALPHAS = (0.05, 0.01, 0.001)
-OUTPUT_SUBJECTS = {"prediction", "label", "inputs"}
+# The library's output family (adjusted on its own, outside the window's "inputs" verdict): the
+# predicted class and the label, and since 2026-11-26 the confidence score too. Read, not assumed.
+LIBRARY_OUTPUTS = frozenset(getattr(window_drift_module, "OUTPUT_SUBJECTS", ("prediction", "label")))
 TARGET_FALSE_PER_1000 = 1.0
 ALL_SCENARIOS = "abcdef"
 DEFAULT_SCENARIOS = "abcde"  # f adds 26 windows a seed; run it with --scenarios
@@ -204,6 +208,7 @@ CATEGORICALS = [
     Categorical("c_mix6", "6 categories 30..5 %", [f"k{i}" for i in range(6)], np.array([0.30, 0.25, 0.20, 0.12, 0.08, 0.05])),
     Categorical("c_long", "40 Zipf categories, 27 %..0.4 %", [f"t{i:02d}" for i in range(40)], _zipf(40, 1.1)),
 ]
+FEATURES = frozenset([*NUMERIC, *(c.name for c in CATEGORICALS)])
 SHAPE_OF = {**{NUMERIC[j]: s.name for j, s in enumerate(SHAPES)}, **{c.name: c.shape for c in CATEGORICALS},
             "confidence": "confidence beta(8,2)"}
 
@@ -383,7 +388,7 @@ def run_task(task: tuple[str, int, tuple[str, ...], bool, bool, int, str | None]
     """One seed of one group of scenarios; returns their verdicts and timings."""
     group, seed, keys, quick, full, threads, tmp = task
     scenarios = make_scenarios(quick, full)
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     before = {k: _KS[k] for k in ("calls", "hits", "verified", "mismatches")}
     out: dict[str, Any] = {"group": group, "seed": seed, "results": {}, "seconds": {}, "pid": os.getpid()}
     d = Path(tempfile.mkdtemp(prefix=f"dq-{group}-{seed}-", dir=tmp))
@@ -403,8 +408,11 @@ def run_task(task: tuple[str, int, tuple[str, ...], bool, bool, int, str | None]
             sc = scenarios[key]
             t = time.perf_counter()
             store = d / f"{key}.duckdb"
-            if split:
-                (shutil.move if i == len(keys) - 1 else shutil.copyfile)(base, store)
+            if split:  # the base store is closed (checkpointed); copy a WAL too should one remain
+                for suffix in ("", ".wal"):
+                    src = Path(f"{base}{suffix}")
+                    if src.exists():
+                        (shutil.move if i == len(keys) - 1 else shutil.copyfile)(src, Path(f"{store}{suffix}"))
             with _open(sc, ref, store, threads) as mon:
                 _log_weeks(mon, sc, seed, range(split, sc.weeks))
                 mon.check(until=START + sc.weeks * WEEK)
@@ -414,20 +422,26 @@ def run_task(task: tuple[str, int, tuple[str, ...], bool, bool, int, str | None]
         shutil.rmtree(d, ignore_errors=True)
     out["ks_memo"] = {k: _KS[k] - before[k] for k in before}
     out["wall"] = time.perf_counter() - t_start
+    out["cpu"] = time.process_time() - cpu_start  # DuckDB runs with --jobs-scaled threads; see duckdb_threads_per_process
     return out
 
 
 # -- scoring --------------------------------------------------------------------------------------------
-def is_input(subject: str) -> bool:
-    return subject not in OUTPUT_SUBJECTS
+def is_feature(subject: str) -> bool:
+    return subject in FEATURES
+
+
+def in_inputs_family(subject: str) -> bool:
+    """Whether the library counts ``subject`` in the window's "inputs" verdict."""
+    return subject != "inputs" and subject not in LIBRARY_OUTPUTS
 
 
 def what_if(rows: list[list[Any]], alpha: float) -> list[list[Any]]:
-    """The verdicts re-derived with ``registry.verdict`` at ``alpha`` (inputs only, plus the window's)."""
+    """Features' and confidence's verdicts re-derived with ``registry.verdict`` at ``alpha``, and the window's."""
     out: list[list[Any]] = []
     by_week: dict[int, list[str]] = {}
     for w, subject, status, effect, p_adj, thr, n in rows:
-        if not is_input(subject):
+        if not (is_feature(subject) or subject == "confidence"):
             continue
         if status in ("not_enough_data", "no_reference") or effect is None:
             new = status
@@ -435,7 +449,8 @@ def what_if(rows: list[list[Any]], alpha: float) -> list[list[Any]]:
             new = registry_verdict(effect=float(effect), threshold=float(thr), p_adjusted=p_adj, alpha=alpha,
                                    n_current=n, min_samples=0, subject=subject).status
         out.append([w, subject, new, effect, p_adj, thr, n])
-        by_week.setdefault(w, []).append(new)
+        if in_inputs_family(subject):
+            by_week.setdefault(w, []).append(new)
     for w, statuses in by_week.items():
         out.append([w, "inputs", "drift" if "drift" in statuses else
                     "small_change" if "small_change" in statuses else "no_drift", None, None, None, 0])
@@ -443,7 +458,8 @@ def what_if(rows: list[list[Any]], alpha: float) -> list[list[Any]]:
 
 
 def score(sc: Scenario, per_seed: dict[int, list[list[Any]]]) -> dict[str, Any]:
-    null_fw: Counter[str] = Counter()  # status counts on undrifted input-windows
+    null_fw: Counter[str] = Counter()  # status counts on undrifted feature-windows
+    confidence: Counter[str] = Counter()  # the confidence score never moves
     null_by_subject: dict[str, Counter[str]] = {}
     null_effects: dict[str, list[float]] = {}
     null_windows = null_window_alarms = null_window_small = 0
@@ -465,9 +481,12 @@ def score(sc: Scenario, per_seed: dict[int, list[list[Any]]]) -> dict[str, Any]:
             shifts = sc.shifts(seed, w)
             verdicts = by_week[w]
             for subject, r in verdicts.items():
-                if not is_input(subject) or subject in shifts:
+                if subject == "confidence":
+                    confidence[r[2]] += 1
+                if not (is_feature(subject) or subject == "confidence") or subject in shifts:
                     continue
-                null_fw[r[2]] += 1
+                if is_feature(subject):
+                    null_fw[r[2]] += 1
                 null_by_subject.setdefault(subject, Counter())[r[2]] += 1
                 if r[3] is not None and subject in NUMERIC:
                     null_effects.setdefault(subject, []).append(float(r[3]))
@@ -507,7 +526,8 @@ def score(sc: Scenario, per_seed: dict[int, list[list[Any]]]) -> dict[str, Any]:
     res: dict[str, Any] = {
         "key": sc.key, "title": sc.title, "seeds": len(per_seed), "weeks": sc.weeks, "rows_per_window": sc.rows,
         "reference_rows": sc.ref_rows, "drift_start_week": sc.drift_start + 1 if sc.kind != "null" else None,
-        "null_input_windows": n_null, "null_status_counts": dict(null_fw),
+        "null_feature_windows": n_null, "null_status_counts": dict(null_fw),
+        "confidence_status_counts": dict(confidence), "confidence_in_inputs_verdict": in_inputs_family("confidence"),
         "false_alarms": null_fw["drift"],
         "false_alarms_per_1000": 1000 * null_fw["drift"] / n_null if n_null else None,
         "small_change_per_1000": 1000 * null_fw["small_change"] / n_null if n_null else None,
@@ -547,14 +567,14 @@ def score_what_if(scenarios: dict[str, Scenario], results: dict[str, dict[int, l
             redone = {seed: what_if(rows, alpha) for seed, rows in per_seed.items()}
             if alpha == ALPHA:
                 for seed, rows in per_seed.items():
-                    stored = {(r[0], r[1]): r[2] for r in rows if is_input(r[1]) or r[1] == "inputs"}
+                    stored = {(r[0], r[1]): r[2] for r in rows if is_feature(r[1]) or r[1] in ("confidence", "inputs")}
                     again = {(r[0], r[1]): r[2] for r in redone[seed]}
                     bad = sum(stored[k] != again.get(k) for k in stored)
                     out["mismatches"] += bad
                     out["consistent_at_configured_alpha"] &= bad == 0
             s = score(scenarios[key], redone)
             per[key] = {k: s.get(k) for k in ("false_alarms_per_1000", "small_change_per_1000", "dataset_false_alarm_windows",
-                                              "null_windows", "detected_rate", "detected_in_first_window", "delay_median",
+                                              "null_windows", "detected_rate", "detected_in_first_window", "delay_median", "delay_max",
                                               "first_flag_week_median", "trivial_window_drift", "seeds")}
             if "trivial" in s:
                 per[key]["trivial_drift"] = sum(c.get("drift", 0) for c in s["trivial"].values())
@@ -563,7 +583,7 @@ def score_what_if(scenarios: dict[str, Scenario], results: dict[str, dict[int, l
 
 
 def shape_table(scored: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Null input-windows by feature (all scenarios with 1,000-row windows): drift / small_change."""
+    """Null windows by subject (all scenarios with 1,000-row windows): drift / small_change."""
     agg: dict[str, Counter[str]] = {}
     p99: dict[str, list[float]] = {}
     for key, s in scored.items():
@@ -601,17 +621,23 @@ def print_report(out: dict[str, Any]) -> None:
     for k, s in sc.items():
         print(f"  ({k}) {s['title']}: {s['seeds']} seeds x {s['weeks']} weekly windows of {s['rows_per_window']:,} rows, "
               f"reference {s['reference_rows']:,} rows")
-    hdr = (f"\n  {'':3} {'null input-windows':>18} {'false drift /1000':>17} {'small_change /1000':>18} "
+    hdr = (f"\n  {'':3} {'null feature-windows':>20} {'false drift /1000':>17} {'small_change /1000':>18} "
            f"{'dataset false alarms':>20} {'detected':>9} {'in 1st window':>13} {'delay med/max':>13}")
     print(hdr)
     for k, s in sc.items():
         det = f"{s['detected_seeds']}/{s['seeds']}" if "detected_seeds" in s else "-"
         first = f"{s['detected_in_first_window']}/{s['seeds']}" if "detected_seeds" in s else "-"
         delay = f"{_f(s.get('delay_median'), '.0f')}/{_f(s.get('delay_max'), 'd')}" if "detected_seeds" in s else "-"
-        print(f"  ({k}) {s['null_input_windows']:>18,} {_f(s['false_alarms_per_1000']):>17} {_f(s['small_change_per_1000']):>18} "
+        print(f"  ({k}) {s['null_feature_windows']:>20,} {_f(s['false_alarms_per_1000']):>17} {_f(s['small_change_per_1000']):>18} "
               f"{s['dataset_false_alarm_windows']:>9} of {s['null_windows']:<7,} {det:>9} {first:>13} {delay:>13}")
-    print("  null input-windows: features and confidence in windows where they did not move; dataset false alarms: windows "
-          "where nothing moved and subject 'inputs' reads drift (b, e, f share a's first half, so those windows repeat a's)")
+    print("  null feature-windows: features in windows where they did not move; dataset false alarms: windows where "
+          "nothing moved and subject 'inputs' reads drift (b, e, f share a's first half, so those windows repeat a's)")
+    conf_in = next(iter(sc.values()))["confidence_in_inputs_verdict"] if sc else False
+    print("  confidence (never moves; " + ("part of" if conf_in else "outside, in the outputs family of") +
+          " the 'inputs' verdict in this library version): " + "; ".join(
+              f"({k}) drift {s['confidence_status_counts'].get('drift', 0)}, small_change "
+              f"{s['confidence_status_counts'].get('small_change', 0)} of {sum(s['confidence_status_counts'].values())}"
+              for k, s in sc.items()))
     for k, s in sc.items():
         if "drifted_window_readings" in s:
             r, f1 = s["drifted_window_readings"], s["first_window_readings"]
@@ -666,13 +692,13 @@ def print_report(out: dict[str, Any]) -> None:
     print(f"\nWhat if drift.p_value were lower (registry.verdict re-applied to the stored adjusted p-values; reproduces the "
           f"stored verdicts at {ALPHA:g}: {'yes' if wi['consistent_at_configured_alpha'] else 'NO, ' + str(wi['mismatches']) + ' differ'})")
     print(f"  {'p_value':>7} {'scenario':>8} {'false drift /1000':>17} {'dataset false alarms':>20} {'detected':>9} "
-          f"{'in 1st window':>13} {'delay med':>9} {'gradual week':>12}")
+          f"{'in 1st window':>13} {'delay med/max':>13} {'gradual week':>12}")
     for a, per_sc in wi["alphas"].items():
         for k, s in per_sc.items():
             det = "-" if s["detected_rate"] is None else f"{s['detected_rate']:.0%}"
             first = "-" if s["detected_in_first_window"] is None else f"{s['detected_in_first_window']}/{s['seeds']}"
             print(f"  {a:>7} {'(' + k + ')':>8} {_f(s['false_alarms_per_1000']):>17} {s['dataset_false_alarm_windows']:>9} of "
-                  f"{s['null_windows']:<7,} {det:>9} {first:>13} {_f(s['delay_median'], '.0f'):>9} "
+                  f"{s['null_windows']:<7,} {det:>9} {first:>13} {_f(s['delay_median'], '.0f') + '/' + _f(s['delay_max'], 'd'):>13} "
                   f"{_f(s['first_flag_week_median'], '.0f'):>12}")
     print("\nTargets")
     for t in out["targets"]:
@@ -681,8 +707,10 @@ def print_report(out: dict[str, Any]) -> None:
     if km["enabled"]:
         print(f"\nKS p-value memo: {km['calls']:,} calls, {km['hits']:,} hits, {km['verified']} hits recomputed, "
               f"{km['mismatches']} differed")
-    print(f"Total wall time {out['wall_seconds']:.0f} s (compute per scenario, summed over processes: " + ", ".join(
-        f"{k} {v:.0f} s" for k, v in out["scenario_seconds"].items()) + ")")
+    print(f"Total wall time {out['wall_seconds']:.0f} s; worker CPU {out['worker_cpu_seconds']:.0f} s; load average "
+          f"{m['load_before'][0]:.1f} before, {m['load_after'][0]:.1f} after (other work on the machine slows the run)")
+    print("  compute per scenario, wall seconds summed over processes: " + ", ".join(
+        f"{k} {v:.0f} s" for k, v in out["scenario_seconds"].items()))
 
 
 def targets(sc: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -690,7 +718,7 @@ def targets(sc: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     if "a" in sc:
         a = sc["a"]
         t.append({"target": f"(a) at most {TARGET_FALSE_PER_1000:g} false feature alarm per 1,000 feature-windows",
-                  "value": f"{a['false_alarms_per_1000']:.2f} per 1,000 ({a['false_alarms']} of {a['null_input_windows']:,})",
+                  "value": f"{a['false_alarms_per_1000']:.2f} per 1,000 ({a['false_alarms']} of {a['null_feature_windows']:,})",
                   "met": a["false_alarms_per_1000"] <= TARGET_FALSE_PER_1000})
         t.append({"target": "(a) no dataset-level false alarm",
                   "value": f"{a['dataset_false_alarm_windows']} of {a['null_windows']:,} windows",
@@ -768,6 +796,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[int, list[list[Any]]]] = {k: {} for k in keys if n_seeds[k]}
     seconds: Counter[str] = Counter()
     memo: Counter[str] = Counter()
+    worker_cpu = 0.0
     log(f"{len(tasks)} tasks (seed x scenario group) in {args.jobs} process(es); seeds: "
         + ", ".join(f"{k} {n}" for k, n in n_seeds.items()) + f"; KS memo {'off' if args.no_ks_cache else 'on'}")
     ctx = mp.get_context("fork")
@@ -778,6 +807,7 @@ def main(argv: list[str] | None = None) -> int:
             for k, v in r["seconds"].items():
                 seconds[k] += v
             memo.update(r["ks_memo"])
+            worker_cpu += r["cpu"]
             log(f"[{done}/{len(tasks)}] seed {r['seed']:>2} {r['group']:<6} {'+'.join(r['results'])}: {r['wall']:.1f} s "
                 f"(elapsed {time.perf_counter() - t0:.0f} s)")
     scored = {k: score(scenarios[k], per_seed) for k, per_seed in sorted(results.items())}
@@ -788,7 +818,7 @@ def main(argv: list[str] | None = None) -> int:
         "ks_memo": {"enabled": not args.no_ks_cache, "calls": memo["calls"], "hits": memo["hits"],
                     "verified": memo["verified"], "mismatches": memo["mismatches"]},
         "scenario_seconds": {k: round(v, 1) for k, v in sorted(seconds.items())},
-        "wall_seconds": time.perf_counter() - t0,
+        "wall_seconds": time.perf_counter() - t0, "worker_cpu_seconds": worker_cpu,
     }
     out["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
