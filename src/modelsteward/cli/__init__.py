@@ -376,5 +376,10 @@ def demo(folder: str, as_json: bool) -> None:
     print_demo(out, result)
 
 
+# Command groups that live in their own modules register themselves on ``main`` when imported.
+# Each module below imports ``main`` from this package, so these imports stay at the bottom.
+from modelsteward.cli import _register  # noqa: E402,F401
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
