@@ -1,4 +1,4 @@
-"""CBPE: the Poisson-binomial law, expected confusion, both routes, and simulated streams with labels.
+"""CBPE: expected confusion, both routes, and simulated streams with labels (the Poisson-binomial law: test_cbpe_poisson_binomial).
 
 The stream tests simulate a known model: a reference of 5000 labelled rows to calibrate on,
 then 50 windows of 1000 rows whose confidence distribution shifts (covariate shift) while
@@ -9,7 +9,6 @@ confidence) falls) the realised accuracy must fall below the interval instead.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -43,50 +42,6 @@ N_REF, N_WINDOWS, WINDOW = 5000, 50, 1000
 
 def realised(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     return quality_metrics(Counter(zip(pred.tolist(), true.tolist(), strict=True)))
-
-
-# -- the Poisson-binomial distribution -------------------------------------------------------
-
-
-def test_pmf_against_enumeration() -> None:
-    p = np.array([0.1, 0.5, 0.9, 0.3, 0.77, 0.02, 0.6, 0.45])
-    brute = np.zeros(p.size + 1)
-    for outcome in itertools.product([0, 1], repeat=p.size):
-        o = np.array(outcome)
-        brute[o.sum()] += np.prod(np.where(o == 1, p, 1 - p))
-    np.testing.assert_allclose(poisson_binomial_pmf(p), brute, rtol=1e-12, atol=1e-15)
-
-
-def test_pmf_equal_probabilities_is_binomial_and_certain_trials_shift() -> None:
-    np.testing.assert_allclose(poisson_binomial_pmf(np.full(40, 0.3)), stats.binom.pmf(np.arange(41), 40, 0.3), rtol=1e-10, atol=1e-300)
-    p = np.r_[np.full(5, 0.3), [1.0, 1.0, 0.0]]
-    expected = np.r_[0.0, 0.0, stats.binom.pmf(np.arange(6), 5, 0.3), 0.0]
-    np.testing.assert_allclose(poisson_binomial_pmf(p), expected, atol=1e-15)
-    assert poisson_binomial_pmf([]).tolist() == [1.0]
-
-
-def test_pmf_against_scipy_poisson_binom() -> None:
-    if not hasattr(stats, "poisson_binom"):  # SciPy >= 1.15
-        pytest.skip("scipy.stats.poisson_binom needs SciPy >= 1.15")
-    p = np.random.default_rng(1).uniform(size=300)
-    np.testing.assert_allclose(poisson_binomial_pmf(p), stats.poisson_binom.pmf(np.arange(301), p), rtol=1e-8, atol=1e-14)
-
-
-def test_exact_variance_against_brute_force_simulation() -> None:
-    rng = np.random.default_rng(2)
-    p = rng.beta(4, 2, size=1000)
-    pmf = poisson_binomial_pmf(p)
-    k = np.arange(p.size + 1)
-    mean, var = k @ pmf, (k - k @ pmf) ** 2 @ pmf
-    assert mean == pytest.approx(p.sum(), rel=1e-12)
-    assert var == pytest.approx(np.sum(p * (1 - p)), rel=1e-10)
-    sims = np.zeros(200_000, dtype=np.int64)
-    for start in range(0, p.size, 100):  # 200 000 windows of 1000 Bernoulli draws
-        sims += np.count_nonzero(rng.random((200_000, 100)) < p[start : start + 100], axis=1)
-    assert sims.var(ddof=1) == pytest.approx(var, rel=0.02)  # sd of the sample variance ~0.3%
-    assert sims.mean() == pytest.approx(mean, abs=0.1)
-    freq = np.bincount(sims, minlength=p.size + 1) / sims.size
-    assert np.max(np.abs(np.cumsum(freq) - np.cumsum(pmf))) < 0.005  # KS distance
 
 
 # -- the expected confusion matrix by hand ---------------------------------------------------
@@ -488,3 +443,20 @@ def test_bad_summary() -> None:
         ConfidenceSummary.from_rows([("a", 5, 1)], {"a": [0.5]})
     with pytest.raises(ValueError, match="without edges"):
         summarise_window(["q"], [0.5], {"a": [0.5]})
+
+
+def test_names_stay_importable_from_the_module_path() -> None:
+    """The module became a package of smaller modules; its names are still imported from here."""
+    import importlib
+
+    module = importlib.import_module("modelsteward.performance.cbpe")
+    public = [
+        "ConfidenceSummary", "MetricEstimate", "PerformanceEstimate", "error_mix_from_confusion",
+        "estimate_from_summary", "estimate_performance", "poisson_binomial_pmf", "summarise_window", "summary_edges"
+    ]
+    compat = [
+        "Position"
+    ]  # importable here before the split too
+    assert module.__all__ == public
+    for name in public + compat:
+        assert getattr(module, name, None) is not None, name
