@@ -13,8 +13,10 @@ The data, the peers and their runners are the shared ones in ``../shared/bench/`
   pyarrow``, run with ``NML_DISABLE_USAGE_LOGGING=1``).  A peer whose install fails is reported
   as unavailable and the run goes on.
 * modelsteward: ``steward drift-report REFERENCE CURRENT --json`` - features and kinds inferred
-  from the reference's schema, reference profile built from scratch in an in-memory DuckDB
-  store, every default test.
+  from the reference's schema, the reference summarised from scratch (both files read in place
+  by DuckDB, one column at a time), every default test; exact statistics up to 200,000 rows in
+  both files together, grid sketches with a stated error bound beyond (so 100k is exact, 1M and
+  10M are sketched).
 
 Every tool runs as a whole process under ``/usr/bin/time -v`` (Debian's ``time`` package is
 installed with apt-get if it is missing): wall seconds, CPU seconds and peak RSS ("Maximum

@@ -5,7 +5,11 @@ import modelsteward
 INTENDED = {
     "AlertRule", "BatchRejected", "CheckReport", "ConfigError", "ConflictError", "DriftResult", "DuckDBStore",
     "Evaluation", "Feature", "IngestResult", "InsufficientDataError", "ModelConfig", "Monitor", "NotFoundError",
+    "ReviewItem", "ReviewQueue", "ReviewSettings", "ReviewStateError", "RoutingDecision",
     "RowError", "StewardConfig", "StewardError", "StoreError", "ValidationError", "__version__", "load_config",
+    "RetrainError", "RetrainRequest", "RetrainSettings", "request_retrain",
+    "DeliveryError", "Dispatcher", "Notification",
+    "AlertEngine", "AlertingSettings", "IncidentStateError", "Silence",
 }
 
 
@@ -21,5 +25,5 @@ def test_all_is_sorted_and_importable():
 
 def test_every_error_is_a_steward_error():
     for name in ("BatchRejected", "ConfigError", "ConflictError", "InsufficientDataError", "NotFoundError",
-                 "StoreError", "ValidationError"):
+                 "StoreError", "ValidationError", "ReviewStateError", "RetrainError", "DeliveryError"):
         assert issubclass(getattr(modelsteward, name), modelsteward.StewardError)

@@ -15,21 +15,31 @@ See ``docs/quickstart.md``.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from modelsteward.alerts.engine import AlertEngine
+from modelsteward.alerts.notify import Dispatcher, Notification
 from modelsteward.alerts.rules import Evaluation
-from modelsteward.config import AlertRule, Feature, ModelConfig, StewardConfig, load_config
+from modelsteward.alerts.silences import Silence
+from modelsteward.config import AlertingSettings, AlertRule, Feature, ModelConfig, RetrainSettings, ReviewSettings, StewardConfig, load_config
 from modelsteward.drift.window_drift import DriftResult
 from modelsteward.errors import (
     BatchRejected,
     ConfigError,
     ConflictError,
+    DeliveryError,
+    IncidentStateError,
     InsufficientDataError,
     NotFoundError,
+    RetrainError,
+    ReviewStateError,
     RowError,
     StewardError,
     StoreError,
     ValidationError,
 )
 from modelsteward.monitor import CheckReport, IngestResult, Monitor
+from modelsteward.retrain.evaluate import request_retrain
+from modelsteward.retrain.requests import RetrainRequest
+from modelsteward.review import ReviewItem, ReviewQueue, RoutingDecision
 from modelsteward.store.duckdb_store import DuckDBStore
 
 try:
@@ -38,25 +48,41 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0"
 
 __all__ = [
+    "AlertEngine",
     "AlertRule",
+    "AlertingSettings",
     "BatchRejected",
     "CheckReport",
     "ConfigError",
     "ConflictError",
+    "DeliveryError",
+    "Dispatcher",
     "DriftResult",
     "DuckDBStore",
     "Evaluation",
     "Feature",
+    "IncidentStateError",
     "IngestResult",
     "InsufficientDataError",
     "ModelConfig",
     "Monitor",
     "NotFoundError",
+    "Notification",
+    "RetrainError",
+    "RetrainRequest",
+    "RetrainSettings",
+    "ReviewItem",
+    "ReviewQueue",
+    "ReviewSettings",
+    "ReviewStateError",
+    "RoutingDecision",
     "RowError",
+    "Silence",
     "StewardConfig",
     "StewardError",
     "StoreError",
     "ValidationError",
     "__version__",
     "load_config",
+    "request_retrain",
 ]

@@ -10,7 +10,11 @@ and what was expected, so a person (or a script reading ``--json``) can act on i
     ├── ConflictError        the same id was sent again with different content
     ├── NotFoundError        an unknown model, window, alert or prediction
     ├── StoreError           the store could not be opened, migrated or written
-    └── InsufficientDataError a statistic was asked of a sample too small to say anything
+    ├── InsufficientDataError a statistic was asked of a sample too small to say anything
+    ├── DeliveryError        a notification receiver did not take a message (secrets redacted)
+    ├── IncidentStateError   an incident is not in a state that allows what was asked (which incident, its status)
+    ├── ReviewStateError     a review decision or claim refused: which item, its state, who holds it
+    └── RetrainError         a retrain request could not be made as asked (e.g. a manual request without a reason)
 """
 
 from __future__ import annotations
@@ -22,8 +26,12 @@ __all__ = [
     "BatchRejected",
     "ConfigError",
     "ConflictError",
+    "DeliveryError",
+    "IncidentStateError",
     "InsufficientDataError",
     "NotFoundError",
+    "RetrainError",
+    "ReviewStateError",
     "RowError",
     "StewardError",
     "StoreError",
@@ -164,3 +172,73 @@ class InsufficientDataError(StewardError):
     kind = "insufficient_data"
 
 
+class DeliveryError(StewardError):
+    """A receiver did not take a notification message: which receiver, what happened (secrets redacted).
+
+    ``permanent`` is true when retrying cannot help (the receiver refused the request itself).
+
+    >>> str(DeliveryError("HTTP 500 from the receiver", receiver="ops-hook", status_code=500))
+    'receiver ops-hook: HTTP 500 from the receiver'
+    """
+
+    kind = "delivery_error"
+
+    def __init__(self, message: str, *, receiver: str, status_code: int | None = None, permanent: bool = False,
+                 hint: str | None = None) -> None:
+        super().__init__(f"receiver {receiver}: {message}", hint=hint)
+        self.receiver = receiver
+        self.status_code = status_code
+        self.permanent = permanent
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "receiver": self.receiver, "status_code": self.status_code, "permanent": self.permanent}
+
+
+class ReviewStateError(StewardError):
+    """A review item is not in a state that allows what was asked (which item, its state, its holder).
+
+    >>> err = ReviewStateError("item 'ri-1' is pending", item_id="ri-1", state="pending", hint="claim it first")
+    >>> err.to_dict()["state"], err.message
+    ('pending', "item 'ri-1' is pending")
+    """
+
+    kind = "review_state"
+
+    def __init__(self, message: str, *, item_id: str, state: str | None = None, holder: str | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.item_id = item_id
+        self.state = state
+        self.holder = holder
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "item_id": self.item_id, "state": self.state, "holder": self.holder}
+
+
+class IncidentStateError(StewardError):
+    """An incident is not in a state that allows what was asked: which incident, its status, who changed it last.
+
+    >>> err = IncidentStateError("incident inc-1 is resolved", incident_id="inc-1", status="resolved")
+    >>> err.to_dict()["status"]
+    'resolved'
+    """
+
+    kind = "incident_state"
+
+    def __init__(self, message: str, *, incident_id: str, status: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.incident_id = incident_id
+        self.status = status
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "incident_id": self.incident_id, "status": self.status}
+
+
+class RetrainError(StewardError):
+    """A retrain request could not be made as asked (what was missing, and what to give).
+
+    >>> RetrainError("a manual retrain request needs a reason", hint="pass --reason").to_dict()
+    {'error': 'retrain_error', 'message': 'a manual retrain request needs a reason', 'hint': 'pass --reason'}
+    """
+
+    kind = "retrain_error"

@@ -23,20 +23,26 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from modelsteward.alerts.rules import Evaluation, evaluate_rule
 from modelsteward.config import SEVERITY_RANK, ModelConfig, StewardConfig, load_config
+from modelsteward.drift.kinds import WindowKinds, stored_diagnoses
 from modelsteward.drift.window_drift import DriftResult, window_drift
 from modelsteward.errors import NotFoundError
+from modelsteward.feedback.collection import collection_rates
 from modelsteward.feedback.labels import resolved_labels_sql
 from modelsteward.metrics.window import WINDOW_LENGTH, compute_window_metrics, window_start_sql
 from modelsteward.performance.window import window_estimate
 from modelsteward.records import feature_column, normalise_feedback, normalise_predictions
 from modelsteward.reference import ReferenceProfile, build_reference, load_profile
 from modelsteward.store.duckdb_store import DuckDBStore
+
+if TYPE_CHECKING:
+    from modelsteward.review.queue import ReviewQueue
+    from modelsteward.review.routing import Router, RoutingDecision
 
 __all__ = ["CheckReport", "IngestResult", "Monitor"]
 
@@ -61,6 +67,9 @@ class CheckReport:
     windows: list[datetime] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)
     new_alerts: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[Any] = field(default_factory=list)  # what the alerting engine sent (firing, resolved, escalated)
+    retrain_requests: list[Any] = field(default_factory=list)  # retrain requests this pass made (TriggerOutcome, status created)
+    warnings: list[str] = field(default_factory=list)  # things a person should look at that are not alerts (e.g. overdue orphan feedback)
 
     def worst_severity(self) -> str | None:
         if not self.new_alerts:
@@ -79,10 +88,13 @@ class Monitor:
     the store path of the configuration (``":memory:"`` for a throwaway store).
     """
 
-    def __init__(self, config: str | Path | StewardConfig, *, store: str | Path | None = None) -> None:
+    def __init__(self, config: str | Path | StewardConfig, *, store: str | Path | None = None, notifier: Any = None) -> None:
         self.config = config if isinstance(config, StewardConfig) else load_config(config)
         self.store = DuckDBStore(store if store is not None else self.config.store)
         self._novelty: dict[str, tuple[str, Any]] = {}  # model -> (profile fingerprint, scorer)
+        self._routers: dict[str, Any] = {}  # model -> compiled review routing policy
+        self._notifier = notifier  # anything with submit(notifications); default: the notification dispatcher
+        self._alerting: Any = None
         for model in self.config.models:
             self.store.register_model(model)
 
@@ -191,6 +203,51 @@ class Monitor:
 
     def count_predictions(self, model: str | None = None) -> int:
         return self.store.count_predictions(self.model(model).name)
+
+    # -- review routing -------------------------------------------------------------------
+    def route(
+        self,
+        prediction_id: str,
+        *,
+        prediction: str | None = None,
+        confidence: float | None = None,
+        features: Mapping[str, Any] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        model_version: str | None = None,
+        user_id: str | None = None,
+        novelty: float | None = None,
+        challengers: Sequence[Mapping[str, Any]] | None = None,
+        model: str | None = None,
+        enqueue: bool = True,
+        routed_at: datetime | None = None,
+    ) -> RoutingDecision:
+        """Decide whether a person reviews a prediction: every reason that matched, a priority, the queue.
+
+        Pass the prediction's fields (the fast path, nothing is read from the store), or its id
+        alone to route a logged prediction. ``challengers`` are other model versions' answers for
+        the same input (``{"model_version", "prediction", "confidence"}``); when left out they are
+        read from the store. A routed prediction becomes a review item unless ``enqueue`` is false
+        or the policy is in shadow mode (``review.enabled: false``). See :mod:`modelsteward.review`.
+        """
+        from modelsteward.review.service import route
+
+        return route(self, prediction_id, prediction=prediction, confidence=confidence, features=features, attributes=attributes,
+                     model_version=model_version, user_id=user_id, novelty=novelty, challengers=challengers, model=model,
+                     enqueue=enqueue, routed_at=routed_at)
+
+    def _router(self, cfg: ModelConfig) -> Router:
+        router = self._routers.get(cfg.name)
+        if router is None or router.settings is not cfg.review:
+            from modelsteward.review.routing import Router
+
+            router = self._routers[cfg.name] = Router(cfg)
+        return router
+
+    def review_queue(self, model: str | None = None, *, clock: Callable[[], datetime] | None = None) -> ReviewQueue:
+        """The model's review queue: list, claim and decide items (see :class:`~modelsteward.review.ReviewQueue`)."""
+        from modelsteward.review.queue import ReviewQueue
+
+        return ReviewQueue(self, model, clock=clock)
 
     # -- novelty --------------------------------------------------------------------------
     def _novelty_scorer(self, cfg: ModelConfig) -> Any | None:
@@ -323,6 +380,7 @@ class Monitor:
             first = self.store.query(f"SELECT min({window_start_sql(cfg)}) FROM {table}")[0][0]
             due = self._ended_windows(cfg, first, until)
         report = CheckReport(cfg.name, due)
+        kinds = WindowKinds(self.store, cfg, profile)  # concept, multivariate and text drift; the diagnosis
         length = WINDOW_LENGTH[cfg.window]
         for done, start in enumerate(due, start=1):
             # Stamped before reading: data that arrives while the window is computed leaves it due.
@@ -332,12 +390,24 @@ class Monitor:
                 metrics = {"volume": 0.0, "unique_users": 0.0, "labelled": 0.0}
             drift = window_drift(self.store, cfg, profile, start, start + length) if profile is not None else []
             metrics.update(_drift_metrics(drift))
+            metrics.update(collection_rates(self.store, cfg, start, start + length))
+            if cfg.review is not None:
+                from modelsteward.review.progress import review_window_metrics
+
+                metrics.update(review_window_metrics(self.store, cfg, start, start + length))
             if profile is not None and profile.calibration:
                 metrics.update(window_estimate(self.store, cfg, profile.calibration, start, start + length))
+            kind_metrics, kind_drift = kinds.window(start, start + length, metrics, drift)
+            metrics.update(kind_metrics)
+            drift = [*drift, *kind_drift]
             self._save_window(cfg, start, start + length, metrics, drift, computed_at=computed_at)
             if progress is not None:
                 progress(done, len(due))
         report.evaluations, report.new_alerts = self._evaluate_rules(cfg, profile)
+        report.notifications = self.alerting.process(cfg, report.evaluations, now=until)
+        from modelsteward.retrain.evaluate import after_check
+
+        after_check(self, cfg, report, until=until, profile=profile)
         return report
 
     def _save_window(self, cfg: ModelConfig, start: datetime, end: datetime, metrics: Mapping[str, float | None],
@@ -388,6 +458,20 @@ class Monitor:
                     new_alerts.append(alert)
         return evaluations, new_alerts
 
+    @property
+    def alerting(self) -> Any:
+        """The :class:`~modelsteward.alerts.engine.AlertEngine`: alert states, incidents, silences, escalation."""
+        if self._alerting is None:
+            from modelsteward.alerts.engine import AlertEngine
+
+            notifier = self._notifier
+            if notifier is None:
+                from modelsteward.alerts.notify import Dispatcher
+
+                notifier = Dispatcher(self.store, self.config)
+            self._alerting = AlertEngine(self.store, self.config, notifier=notifier)
+        return self._alerting
+
     # -- reading --------------------------------------------------------------------------
     def metric_history(self, model: str | None = None) -> list[tuple[datetime, datetime, dict[str, float | None]]]:
         """Stored window metrics in time order: ``(start, end, {metric: value})``."""
@@ -426,6 +510,10 @@ class Monitor:
             sql += " AND window_start = ?"
             params.append(window_start)
         return self.store.query_dicts(sql + " ORDER BY window_start, subject, test", params)
+
+    def diagnosis(self, model: str | None = None, *, window_start: datetime | None = None) -> list[dict[str, Any]]:
+        """Stored per-window diagnoses (which kinds of drift, and why), of one window or of all."""
+        return stored_diagnoses(self.store, self.model(model).name, window_start=window_start)
 
     def alerts(self, model: str | None = None, *, min_severity: str = "info") -> list[dict[str, Any]]:
         """Fired alerts in order of window, then severity (most severe first)."""

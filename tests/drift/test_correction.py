@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from modelsteward.drift.correction import adjust, benjamini_hochberg, bonferroni
+from modelsteward.drift.correction import P_FLOOR, adjust, benjamini_hochberg, bonferroni, floor_p, simes
 
 
 def test_benjamini_hochberg_matches_scipy() -> None:
@@ -81,3 +81,32 @@ def test_bh_controls_the_chance_of_any_rejection_under_the_global_null() -> None
     any_raw = np.mean(np.any(ps < 0.05, axis=1))
     assert any_bh <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 4000)
     assert any_raw > 0.55
+
+
+def test_simes_is_the_smallest_bh_adjusted_p_value_and_matches_by_hand() -> None:
+    # Simes (1986): min_i p_(i) m / i, computed here by hand, against the library and scipy's BH.
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        m = int(rng.integers(1, 40))
+        ps = rng.uniform(size=m) ** float(rng.choice([1.0, 4.0]))
+        by_hand = float(np.min(np.sort(ps) * m / np.arange(1, m + 1)))
+        assert simes(ps) == pytest.approx(min(by_hand, 1.0), rel=1e-12)
+        assert simes(ps) == pytest.approx(float(stats.false_discovery_control(ps, method="bh").min()), rel=1e-12)
+    assert simes([0.02, None, math.nan]) == 0.02
+    assert math.isnan(simes([]))
+
+
+def test_simes_rejects_at_most_alpha_of_null_families() -> None:
+    rng = np.random.default_rng(6)
+    alpha, families = 0.02, 20_000
+    ps = rng.uniform(size=(families, 20))
+    rate = float(np.mean([simes(row) < alpha for row in ps]))
+    assert rate <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / families)
+    assert rate >= 0.8 * alpha  # independent tests use almost all of it
+
+
+def test_floor_p_keeps_p_values_finite_on_a_log_scale() -> None:
+    assert floor_p(0.0) == floor_p(5e-324) == P_FLOOR == 1e-300
+    assert math.isfinite(math.log10(floor_p(0.0)))  # type: ignore[arg-type]
+    assert floor_p(2e-300) == 2e-300 and floor_p(1.0) == 1.0
+    assert floor_p(None) is None and floor_p(math.nan) is None

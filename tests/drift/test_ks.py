@@ -174,3 +174,50 @@ def test_grouped_inputs_are_validated(
         ks_statistic_from_counts(values, c1, c2)
     with pytest.raises(error, match=match):
         ks_2samp_grouped(values, c1, c2)
+
+
+# ------------------------------------------------------------------ compiled path and memo
+
+
+@pytest.mark.parametrize("n1, n2", [(1000, 5000), (5000, 1000), (37, 1001), (2000, 3000), (999, 10_000)])
+def test_compiled_and_ported_inside_method_agree(n1: int, n2: int) -> None:
+    """SciPy's compiled counting and the numpy port give the same tail for every h tried."""
+    from modelsteward.drift import ks as ks_module
+
+    if ks_module._COMPILED_INSIDE is None:
+        pytest.skip("this SciPy has no compiled inside method")
+    g = math.gcd(n1, n2)
+    lcm = (n1 // g) * n2
+    for d in (0.004, 0.02, 0.05, 0.1, 0.3):
+        h = int(np.round(d * lcm))
+        ok_c, p_c = ks_module._count_exact(n1, n2, g, h, compiled=True)
+        ok_p, p_p = ks_module._count_exact(n1, n2, g, h, compiled=False)
+        assert ok_c == ok_p
+        assert p_c == pytest.approx(p_p, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("n1, n2, shift", [(1000, 5000, 0.0), (1000, 5000, 0.1), (5000, 1000, 0.07), (2500, 2500, 0.05),
+                                           (1234, 4321, 0.02), (50, 10_000, 0.3)])
+def test_monitor_window_sizes_match_scipy(n1: int, n2: int, shift: float) -> None:
+    rng = np.random.default_rng(n1 * 7 + n2)
+    x, y = rng.normal(size=n1), rng.normal(shift, size=n2)
+    expected = stats.ks_2samp(x, y).pvalue
+    d = stats.ks_2samp(x, y).statistic
+    assert ks_pvalue(d, n1, n2) == pytest.approx(expected, abs=1e-9, rel=1e-9)
+
+
+def test_memoised_pvalue_is_the_computed_one() -> None:
+    """A second call with the same lattice distance returns the cached value, equal to scipy's."""
+    from modelsteward.drift import ks as ks_module
+
+    rng = np.random.default_rng(11)
+    x, y = rng.normal(size=1000), rng.normal(0.1, size=5000)
+    res = stats.ks_2samp(x, y)
+    ks_module._exact_counted.cache_clear()
+    first = ks_pvalue(res.statistic, 1000, 5000)
+    assert ks_module._exact_counted.cache_info().misses == 1
+    # A statistic that rounds to the same lattice point hits the memo.
+    second = ks_pvalue(res.statistic + 1e-12, 1000, 5000)
+    assert ks_module._exact_counted.cache_info().hits == 1
+    assert first == second == pytest.approx(res.pvalue, abs=1e-9)
+    assert ks_module._exact_counted.cache_info().maxsize == ks_module.EXACT_CACHE_SIZE

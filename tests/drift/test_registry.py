@@ -166,22 +166,70 @@ def test_verdict_validates(kwargs: dict[str, object]) -> None:
 
 
 def test_dataset_verdict() -> None:
-    assert dataset_verdict([0.001, 0.4, None], ["drift", "no_drift", "not_enough_data"], 0.05).status == "drift"
-    assert dataset_verdict([0.01, 0.4], ["small_change", "no_drift"], 0.05).status == "small_change"
-    assert dataset_verdict([0.3, 0.4], ["no_drift", "no_drift"], 0.05).status == "no_drift"
-    assert dataset_verdict([None, None], ["not_enough_data", "no_reference"], 0.05).status == "not_enough_data"
-    assert dataset_verdict([], [], 0.05).status == "not_enough_data"
-    assert dataset_verdict([None], ["drift"], 0.05).status == "drift"  # a test without p-value
-    reading = dataset_verdict([0.001, 0.02, 0.4], ["drift", "drift", "no_drift"], 0.05).reading
-    assert reading.startswith("2 of 3 tested features drifted (smallest adjusted p = 0.001)")
-    with pytest.raises(ValueError, match="not below alpha"):
-        dataset_verdict([0.2], ["drift"], 0.05)
+    da = {"dataset_alpha": 0.001}
+    v = dataset_verdict([1e-5, 0.4, None], [True, False, False], ["drift", "no_drift", "not_enough_data"], **da)
+    assert (v.status, v.alarming) == ("drift", (0,))
+    # Simes over the 2 tested features: min(1e-5 * 2 / 1, 0.4 * 2 / 2) = 2e-5
+    assert v.p_value == pytest.approx(2e-5, rel=1e-12)
+    # drift on its own (p fine at 0.05) but not past the window-level bar: visible, not an alarm
+    v = dataset_verdict([0.004, 0.4], [True, False], ["drift", "no_drift"], **da)
+    assert (v.status, v.alarming) == ("small_change", ())
+    assert "reads drift on its own" in v.reading and "Simes p = 0.008" in v.reading
+    # past the bar on p but not a drift verdict (effect small): no alarm either
+    assert dataset_verdict([1e-6, 0.4], [False, False], ["small_change", "no_drift"], **da).status == "small_change"
+    assert dataset_verdict([0.3, 0.4], [True, False], ["no_drift", "no_drift"], **da).status == "no_drift"
+    assert dataset_verdict([None, None], [False, False], ["not_enough_data", "no_reference"], **da).status == "not_enough_data"
+    assert dataset_verdict([], [], [], **da).status == "not_enough_data"
+    assert dataset_verdict([None], [True], ["drift"], **da).status == "drift"  # a test without p-value: the effect decides
+    # the bar is BH across the window's inputs: the second feature passes only with the first one's help
+    v = dataset_verdict([0.0004, 0.0009, 0.5], [True, True, False], ["drift", "drift", "no_drift"], dataset_alpha=0.0015)
+    assert v.alarming == (0, 1)  # BH: 0.0004 * 3 = 0.0012, 0.0009 * 3 / 2 = 0.00135, both < 0.0015
+    assert v.reading.startswith("2 of 3 tested features drifted (window-level Simes p = 0.0012, below 0.0015)")
+    v = dataset_verdict([0.0004, 0.0011, 0.5], [True, True, False], ["drift", "drift", "no_drift"], dataset_alpha=0.0015)
+    assert v.alarming == (0,) and "1 of them past the window-level bar" in v.reading
+    # an underflowed p-value is never shown as 0
+    assert "Simes p < 1e-300" in dataset_verdict([0.0, 0.5], [True, False], ["drift", "no_drift"], **da).reading
+    with pytest.raises(ValueError, match="large effect"):
+        dataset_verdict([0.0001], [False], ["drift"], **da)
     with pytest.raises(ValueError, match="small_change"):
-        dataset_verdict([None], ["small_change"], 0.05)
+        dataset_verdict([None], [False], ["small_change"], **da)
     with pytest.raises(ValueError, match="unknown status"):
-        dataset_verdict([0.2], ["drifted"], 0.05)
+        dataset_verdict([0.2], [False], ["drifted"], **da)
     with pytest.raises(ValueError, match="one of each"):
-        dataset_verdict([0.2, 0.3], ["no_drift"], 0.05)
+        dataset_verdict([0.2, 0.3], [False, False], ["no_drift"], **da)
+    with pytest.raises(ValueError, match="alpha"):
+        dataset_verdict([0.2], [False], ["no_drift"], dataset_alpha=0.0)
+
+
+def test_dataset_verdict_controls_false_alarms_at_its_own_level() -> None:
+    # Worst case for the window: 20 unchanged features whose effects are all "large" (so only the
+    # p-values decide) and per-feature drift at 0.05 after BH.  Windows called drift stay within
+    # dataset_alpha; the per-feature level alone would flag about 5 % of them.
+    rng = np.random.default_rng(7)
+    windows, m = 200_000, 20
+    ps = rng.uniform(size=(windows, m))
+    adj = np.array([benjamini_hochberg(row) for row in ps[:20_000]])
+    per_feature_any = float(np.mean((adj < 0.05).any(axis=1)))
+    assert 0.04 < per_feature_any < 0.06
+    da = 0.001
+    # dataset_verdict in a loop is slow for 200k windows: check the library on 20k, and the
+    # equivalent closed form (Simes p < da, with every effect large) on all of them
+    for row, a in zip(ps[:20_000], adj, strict=True):
+        statuses = ["drift" if p < 0.05 else "no_drift" for p in a]
+        got = dataset_verdict(row.tolist(), [True] * m, statuses, dataset_alpha=da).status == "drift"
+        assert got == bool((a < da).any())
+    sorted_ps = np.sort(ps, axis=1) * m / np.arange(1, m + 1)
+    rate = float(np.mean(sorted_ps.min(axis=1) < da))  # Simes by hand
+    assert rate <= da + 3 * math.sqrt(da * (1 - da) / windows)
+    assert rate >= da / 2  # and the test is not vacuous: independent p-values use most of the budget
+
+
+def test_format_p_never_prints_zero() -> None:
+    assert registry.format_p(0.0) == registry.format_p(1e-320) == registry.format_p(1e-300) == "< 1e-300"
+    assert registry.format_p(1.1e-300) == "1.1e-300"
+    assert registry.format_p(0.0123) == "0.012" and registry.format_p(2.5e-5) == "2.5e-05"
+    assert "adjusted p < 1e-300" in v(0.2, 0.0).reading
+    assert "0.0e+00" not in v(0.2, 0.0).reading
 
 
 # --------------------------------------------------------------------------- behaviour in simulation
@@ -240,7 +288,8 @@ def test_no_drift_windows_are_rarely_flagged() -> None:
                         n_current=n, min_samples=30, subject=f"f{j}").status
                 for j in range(features)
             ]
-            flagged += dataset_verdict(p_adj.tolist(), statuses, alpha).status == "drift"
+            large = [bool(w[i, j] >= 0.1) for j in range(features)]
+            flagged += dataset_verdict(raw, large, statuses, dataset_alpha=alpha).status == "drift"
             flagged_uncorrected += any(p < alpha and w[i, j] >= 0.1 for j, p in enumerate(raw))
     margin = 3 * math.sqrt(alpha * (1 - alpha) / windows)
     assert flagged / windows <= alpha + margin

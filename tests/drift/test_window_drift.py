@@ -7,6 +7,7 @@ from :mod:`modelsteward.drift.psi` on numpy-binned counts.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -123,10 +124,9 @@ def test_ks_equals_scipy_on_the_same_values(tmp_path: Path, n_ref: int, n_cur: i
         w = res[(subject, "wasserstein")]  # computed in SQL from the same ECDFs
         expected_w = stats.wasserstein_distance(present(r_vals), present(c_vals)) / np.std(present(r_vals), ddof=1)
         np.testing.assert_allclose(w.statistic, expected_w, rtol=RTOL, atol=1e-15, err_msg=subject)
-    # KS p-values are adjusted within a family: the input features (only x has a KS test here) and
-    # the model's outputs (confidence): each family holds one KS p-value, so adjusting leaves it as is
+    # KS p-values are adjusted across every subject of the window that ran KS: x and the confidence score
     raw = [stats.ks_2samp(present(a), present(b)).pvalue for a, b in ((ref["x"], cur_x), (ref["confidence"], cur_conf))]
-    for subject, p_adj in zip(("x", "confidence"), raw, strict=True):
+    for subject, p_adj in zip(("x", "confidence"), stats.false_discovery_control(raw, method="bh"), strict=True):
         ks = res[(subject, "ks")]
         np.testing.assert_allclose(ks.details["p_adjusted"], p_adj, rtol=1e-12)
         significant, large = p_adj < 0.05, ks.effect_size >= 0.1
@@ -374,7 +374,7 @@ def test_check_stores_drift_results_and_drift_metrics(tmp_path: Path) -> None:
     assert verdicts[:2] == ["drift", "drift"]
 
 
-def test_inputs_and_outputs_are_separate_correction_families(tmp_path: Path) -> None:
+def test_every_subject_of_the_window_is_one_correction_family(tmp_path: Path) -> None:
     rng = np.random.default_rng(17)
     ref = base_reference(rng, 600)
     ref["y"] = rng.normal(0, 1, 600)
@@ -385,13 +385,50 @@ def test_inputs_and_outputs_are_separate_correction_families(tmp_path: Path) -> 
         "reference": {"file": str(tmp_path / "ref.parquet")}}]})
     mon = Monitor(cfg, store=":memory:")
     x, y, conf = rng.normal(0.2, 1, 300), rng.normal(0, 1, 300), rng.beta(7, 2, 300)
-    rows = [{"prediction_id": f"p{i}", "timestamp": DAY + timedelta(seconds=i), "prediction": "urgent", "confidence": float(conf[i]),
-             "features": {"x": float(x[i]), "y": float(y[i])}} for i in range(300)]
+    pred = rng.choice(LABELS, 300, p=[0.4, 0.45, 0.15])
+    rows = [{"prediction_id": f"p{i}", "timestamp": DAY + timedelta(seconds=i), "prediction": str(pred[i]),
+             "confidence": float(conf[i]), "features": {"x": float(x[i]), "y": float(y[i])}} for i in range(300)]
     mon.log_predictions(rows)
     res = run(mon)
-    raw_inputs = [stats.ks_2samp(ref[k], v).pvalue for k, v in (("x", x), ("y", y))]
-    for subject, p_adj in zip(("x", "y"), stats.false_discovery_control(raw_inputs, method="bh"), strict=True):
-        np.testing.assert_allclose(res[(subject, "ks")].details["p_adjusted"], p_adj, rtol=1e-12)
-    np.testing.assert_allclose(res[("confidence", "ks")].details["p_adjusted"],
-                               stats.ks_2samp(ref["confidence"], conf).pvalue, rtol=1e-9)
-    assert res[("inputs", "verdict")].statistic == float(sum(res[(s, "verdict")].status == "drift" for s in ("x", "y", "category")))
+    # each test across the subjects that ran it: KS over x, y and the confidence score
+    raw_ks = {k: stats.ks_2samp(ref[k], v).pvalue for k, v in (("x", x), ("y", y), ("confidence", conf))}
+    for subject, p_adj in zip(raw_ks, stats.false_discovery_control(list(raw_ks.values()), method="bh"), strict=True):
+        np.testing.assert_allclose(res[(subject, "ks")].details["p_adjusted"], p_adj, rtol=1e-9)
+    # the verdicts: one family over inputs and outputs (KS for numeric subjects, chi-square for the predicted class)
+    counts = Counter(ref["prediction"].tolist()), Counter(pred.tolist())
+    table = np.array([[c[k] for k in LABELS] for c in counts])
+    raw = {**raw_ks, "prediction": stats.chi2_contingency(table, correction=False).pvalue}
+    for subject, p_adj in zip(raw, stats.false_discovery_control(list(raw.values()), method="bh"), strict=True):
+        v = res[(subject, "verdict")]
+        np.testing.assert_allclose(v.details["p_adjusted"], p_adj, rtol=1e-9, err_msg=subject)
+        assert v.details["family_size"] == 4
+    assert res[("category", "verdict")].status == res[("label", "verdict")].status == "not_enough_data"
+    inputs = res[("inputs", "verdict")]
+    assert inputs.statistic == float(sum(res[(s, "verdict")].status == "drift" for s in ("x", "y", "category")))
+    # the window's own evidence is Simes' test over the tested inputs only (x and y)
+    assert inputs.p_value == pytest.approx(min(stats.false_discovery_control([raw["x"], raw["y"]], method="bh")), rel=1e-9)
+
+
+def test_underflowed_p_values_stay_finite_and_never_read_zero(tmp_path: Path) -> None:
+    # A shift of 10 sd and a category mix turned over: scipy's p-values underflow to 0.
+    rng = np.random.default_rng(23)
+    ref = base_reference(rng, 3000)
+    x, category = rng.normal(10, 1, 3000), ["c"] * 3000
+    assert stats.ks_2samp(ref["x"], x).pvalue == 0.0
+    counts = Counter(ref["category"].tolist())
+    assert stats.chi2_contingency([[counts[k] for k in "abc"], [0, 0, 3000]], correction=False).pvalue == 0.0
+    mon = monitor(tmp_path, ref)
+    log_window(mon, x=x, category=category)
+    res = run(mon)
+    for subject, test in (("x", "ks"), ("category", "chi2"), ("x", "verdict"), ("category", "verdict"), ("inputs", "verdict")):
+        r = res[(subject, test)]
+        assert r.p_value == 1e-300, (subject, test)
+        if test != "verdict" or subject != "inputs":
+            assert r.details["p_adjusted"] == 1e-300
+        assert r.status == "drift"
+        assert "< 1e-300" in r.reading and "e+00" not in r.reading and "p = 0" not in r.reading, r.reading
+    assert math.isfinite(math.log10(res[("x", "ks")].p_value))  # type: ignore[arg-type]
+    mon.check(until=DAY + timedelta(days=2))
+    metrics = {row["window_start"]: row for row in mon.metrics().to_pylist()}[DAY]
+    assert metrics["drift.x.ks_p_value"] == metrics["drift.x.ks_p_adjusted"] == 1e-300
+    assert metrics["drift.inputs_drifted"] == 1.0

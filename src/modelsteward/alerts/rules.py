@@ -32,7 +32,7 @@ from typing import Any
 
 from modelsteward.config import AlertRule, BandCondition, ChangeCondition, ThresholdCondition
 
-__all__ = ["Evaluation", "evaluate_rule", "rule_baseline"]
+__all__ = ["Evaluation", "evaluate_rule", "numeric_threshold", "rule_baseline"]
 
 WindowMetrics = tuple[datetime, datetime, Mapping[str, float | None]]
 
@@ -101,6 +101,32 @@ def _check(rule: AlertRule, value: float, baseline: float | None) -> tuple[bool 
     assert isinstance(cond, BandCondition)
     lo, hi = _tidy(cond.lower * baseline), _tidy(cond.upper * baseline)
     return (value < lo or value > hi), f"outside [{lo:.4g}, {hi:.4g}], i.e. {cond.lower:g}–{cond.upper:g} × baseline {baseline:.4g}"
+
+
+def numeric_threshold(rule: AlertRule, value: float | None, baseline: float | None) -> float | None:
+    """The bound a value is compared with, as a number (for notifications): for a two-sided
+    condition, the bound on the side the value is on; None without a baseline.
+
+    >>> r = AlertRule(name="v", metric="volume", condition={"kind": "outside_band", "lower": 0.5, "upper": 2.0})
+    >>> numeric_threshold(r, 30.0, 100.0), numeric_threshold(r, 300.0, 100.0)
+    (50.0, 200.0)
+    """
+    cond = rule.condition
+    if isinstance(cond, ThresholdCondition):
+        return cond.value
+    if baseline is None:
+        return None
+    if isinstance(cond, ChangeCondition):
+        by = cond.by_more_than
+        if cond.relative:
+            lo, hi = _tidy(baseline * (1 - by)), _tidy(baseline * (1 + by))
+        else:
+            lo, hi = _tidy(baseline - by), _tidy(baseline + by)
+        if cond.direction != "either":
+            return lo if cond.direction == "down" else hi
+    else:
+        lo, hi = _tidy(cond.lower * baseline), _tidy(cond.upper * baseline)
+    return lo if value is not None and value < baseline else hi
 
 
 def evaluate_rule(rule: AlertRule, history: Sequence[WindowMetrics], reference: Mapping[str, float]) -> list[Evaluation]:

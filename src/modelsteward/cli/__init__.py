@@ -184,16 +184,27 @@ def check(config: str, store: str | None, model: str | None, until: datetime | N
             task = bar.add_task(f"checking {name}", total=None)
             reports.append(mon.check(name, until=until, everything=everything,
                                      progress=None if as_json else (lambda done, total, t=task: bar.update(t, completed=done, total=total))))
+        diagnoses = {r.model: [d for d in mon.diagnosis(r.model) if d["window_start"] in set(r.windows)] for r in reports}
     fired = [a for r in reports for a in r.new_alerts]
     failing = fail_on != "never" and any(SEVERITY_RANK[a["severity"]] >= SEVERITY_RANK[fail_on] for a in fired)
     if as_json:
-        _print_json({"ok": not failing, "models": [{"model": r.model, "windows": r.windows, "new_alerts": r.new_alerts} for r in reports]})
+        _print_json({"ok": not failing, "models": [{"model": r.model, "windows": r.windows, "new_alerts": r.new_alerts,
+                                                    "diagnoses": diagnoses[r.model],
+                                                    "retrain_requests": [vars(o) for o in r.retrain_requests],
+                                                    "warnings": r.warnings} for r in reports]})
     else:
         for r in reports:
             out.print(f"{r.model}: {len(r.windows)} window(s) evaluated, {len(r.new_alerts)} new alert(s)", highlight=False)
             for a in r.new_alerts:
                 out.print(f"  [{_sev_style(a['severity'])}]{a['severity'].upper():8}[/] {a['window_start']:%Y-%m-%d %H:%M}  {a['message']}",
                           highlight=False)
+            for d in diagnoses[r.model]:
+                if any(f["status"] in ("present", "possible") for f in d["findings"].values()):
+                    out.print(f"  [bold]diagnosis[/] {d['window_start']:%Y-%m-%d %H:%M}  {d['summary']}", highlight=False)
+            for o in r.retrain_requests:
+                out.print(f"  [bold]retrain request[/] {o.request_id} ({o.trigger}): {o.detail}", highlight=False)
+            for w in r.warnings:
+                out.print(f"  [yellow]warning:[/] {w}", highlight=False)
     if failing:
         sys.exit(1)
 
@@ -228,6 +239,13 @@ def metrics(config: str, store: str | None, model: str | None, last: int, as_jso
             ("label_coverage", "lab", "{:.0%}"), ("mean_confidence", "conf", "{:.3f}"),
             ("low_confidence_rate", "low", "{:.1%}"), ("latency_p95", "p95", "{:.0f}"),
             ("error_rate", "err", "{:.1%}"), ("drift.features_drifted", "drift", "{:.0f}")]
+    feedback_cols = [("feedback.explicit_rate", "expl", "{:.0%}"), ("feedback.implicit_rate", "impl", "{:.0%}"),
+                     ("feedback.outcome_rate", "outc", "{:.0%}"), ("feedback.expert_rate", "expert", "{:.0%}"),
+                     ("feedback.outcome_delay_hours_p50", "delay h", "{:.1f}")]
+    has_feedback = any("feedback.explicit_rate" in m for _, _, m in history)  # collection rates, when the windows have them
+    if has_feedback and out.width >= 140:  # beside the metrics when the terminal is wide enough, else in a table below
+        cols += feedback_cols
+        table.caption = f"{table.caption}; expl/impl/outc/expert = share of predictions with that kind of feedback"
     table.add_column("window", no_wrap=True)
     for _, header, _ in cols:
         table.add_column(header, justify="right", no_wrap=True)
@@ -235,6 +253,16 @@ def metrics(config: str, store: str | None, model: str | None, last: int, as_jso
     for ws, _, m in history:
         table.add_row(f"{ws:{stamp}}", *[("—" if m.get(c) is None else f.format(m[c])) for c, _, f in cols])
     out.print(table)
+    if has_feedback and out.width < 140:
+        fb_table = Table(title="Feedback collection", box=box.SIMPLE_HEAD, pad_edge=False,
+                         caption="share of the window's predictions with explicit, implicit, outcome or expert feedback; "
+                                 "delay h = median hours to the first outcome")
+        fb_table.add_column("window", no_wrap=True)
+        for _, header, _ in feedback_cols:
+            fb_table.add_column(header, justify="right", no_wrap=True)
+        for ws, _, m in history:
+            fb_table.add_row(f"{ws:{stamp}}", *[("—" if m.get(c) is None else f.format(m[c])) for c, _, f in feedback_cols])
+        out.print(fb_table)
     if not history:
         out.print("no windows yet: log predictions, then run [bold]steward check[/]")
 
@@ -251,11 +279,17 @@ def drift(config: str, store: str | None, model: str | None, window_start: datet
     """Show drift test results of a window against the reference."""
     with _monitor(config, store) as mon:
         rows = mon.drift(model, window_start=window_start)
+        diagnoses = mon.diagnosis(model, window_start=window_start)
     if window_start is None and rows:
         latest = max(r["window_start"] for r in rows)
         rows = [r for r in rows if r["window_start"] == latest]
-    if not all_tests and not as_json:
-        rows = [r for r in rows if r["test"] == "verdict"]
+    shown = {r["window_start"] for r in rows}
+    diagnosis = [d for d in diagnoses if d["window_start"] in shown]
+    if not as_json:
+        rows = [r for r in rows if r["subject"] != "diagnosis"]
+    if not all_tests and not as_json:  # verdicts, and the concept, online, multivariate and text results (diagnosis below)
+        rows = [r for r in rows if r["test"] == "verdict" or r["subject"] in ("concept", "errors", "multivariate")
+                or r["subject"].startswith("text.")]
     if as_json:
         _print_json(rows)
         return
@@ -266,6 +300,10 @@ def drift(config: str, store: str | None, model: str | None, window_start: datet
         style = {"drift": "red", "small_change": "yellow", "not_enough_data": "dim"}.get(r["status"], "")
         table.add_row(r["subject"], r["test"], f"[{style}]{r['status']}[/]" if style else r["status"], r["reading"])
     out.print(table)
+    for d in diagnosis:
+        out.print(f"[bold]diagnosis:[/] {d['summary']}", highlight=False)
+        for kind, f in d["findings"].items():
+            out.print(f"  {kind:10} {f['status']:8} {f['reason']}", highlight=False)
 
 
 @main.command("drift-report")
@@ -275,17 +313,21 @@ def drift(config: str, store: str | None, model: str | None, window_start: datet
 @click.option("--correction", type=click.Choice(["bh", "bonferroni", "none"]), default="bh", show_default=True,
               help="Multiple-testing correction across the features.")
 @click.option("--multivariate", is_flag=True, help="Add a domain classifier and PCA reconstruction error (samples of 20,000 rows).")
+@click.option("--exact-max-rows", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Exact numeric statistics up to N rows in both files together (default 200,000); "
+                   "beyond, grid sketches with a stated error bound.")
 @json_option
 @handle_errors
 def drift_report_command(reference: Path, current: Path, exclude: tuple[str, ...], correction: str, multivariate: bool,
-                         as_json: bool) -> None:
+                         exact_max_rows: int | None, as_json: bool) -> None:
     """Compare two Parquet or CSV files feature by feature (no store or configuration needed)."""
     from modelsteward.config import DriftSettings
+    from modelsteward.drift.registry import format_p
     from modelsteward.drift.report import drift_report
 
     with err.status("building the reference profile and testing…") if not as_json else nullcontext():
         report = drift_report(reference, current, exclude=exclude, settings=DriftSettings.model_validate({"correction": correction}),
-                              multivariate=multivariate)
+                              multivariate=multivariate, exact_max_rows=exact_max_rows)
     if as_json:
         _print_json(report.to_dict())
         return
@@ -296,7 +338,7 @@ def drift_report_command(reference: Path, current: Path, exclude: tuple[str, ...
     style = {"drift": "red", "small_change": "yellow"}
     for v in [*report.features.values(), *report.outputs.values()]:
         eff = "—" if v.effect is None else f"{v.effect_test} {v.effect:.3g} ({v.threshold:g})"
-        p = "—" if v.p_adjusted is None else f"{v.p_adjusted:.2g}"
+        p = "—" if v.p_adjusted is None else format_p(v.p_adjusted)
         status = f"[{style[v.status]}]{v.status}[/]" if v.status in style else v.status
         table.add_row(v.column, status, eff, p, f"{v.n_current:,}")
     out.print(table)
@@ -314,35 +356,11 @@ def drift_report_command(reference: Path, current: Path, exclude: tuple[str, ...
 @config_option
 @store_option
 @model_option
-@click.option("--severity", type=click.Choice(SEVERITIES), default="info", help="Show this severity and worse.")
-@json_option
-@handle_errors
-def alerts(config: str, store: str | None, model: str | None, severity: str, as_json: bool) -> None:
-    """List fired alerts, by window then severity."""
-    with _monitor(config, store) as mon:
-        rows = mon.alerts(model, min_severity=severity)
-    if as_json:
-        _print_json(rows)
-        return
-    table = Table(title="Fired alerts")
-    for c in ("window", "severity", "rule", "what fired", "owner", "SLA", "action"):
-        table.add_column(c)
-    for a in rows:
-        table.add_row(f"{a['window_start']:%Y-%m-%d %H:%M}", f"[{_sev_style(a['severity'])}]{a['severity']}[/]", a["rule"],
-                      a["message"], a["owner"] or "", a["response_sla"] or "", a["action"] or "")
-    out.print(table)
-    if not rows:
-        out.print("no alerts")
-
-
-@main.command()
-@config_option
-@store_option
-@model_option
 @click.option("-o", "--out", "out_path", default="steward-report.html", show_default=True, help="Where to write the report.")
 @handle_errors
 def report(config: str, store: str | None, model: str | None, out_path: str) -> None:
     """Write a self-contained HTML monitoring report."""
+    from modelsteward.report.drift_sections import drift_sections
     from modelsteward.report.html import write_report
     from modelsteward.report.model_report import model_sections
 
@@ -351,6 +369,7 @@ def report(config: str, store: str | None, model: str | None, out_path: str) -> 
         profile = mon.reference(cfg.name)
         sections = model_sections(cfg, mon.metric_history(cfg.name), profile.baselines if profile else {},
                                   mon.drift(cfg.name), mon.alerts(cfg.name))
+        sections += drift_sections(mon.store, cfg, mon.diagnosis(cfg.name), mon.alerts(cfg.name))
     path = write_report(out_path, title=f"{cfg.name}: monitoring report", subtitle=None, sections=sections)
     out.print(f"report written to {path}")
 

@@ -5,3 +5,10 @@ One line per module; each module decorates its commands with ``@main.command()``
 """
 
 from __future__ import annotations
+
+from modelsteward.cli import alerting  # noqa: F401
+from modelsteward.cli import review  # noqa: F401
+from modelsteward.cli import triage  # noqa: F401
+from modelsteward.cli import retrain  # noqa: F401
+from modelsteward.cli import notify  # noqa: F401
+from modelsteward.cli import plan  # noqa: F401

@@ -12,6 +12,12 @@ compared with the significance level:
 * :func:`bonferroni` controls the chance of any false flag at ``alpha`` whatever the
   dependence, at the cost of power.
 
+:func:`simes` is the matching global test - "did anything in the window change?" - used for
+the window-level verdict at its own, stricter level (``drift.dataset_p_value``).
+
+p-values that underflow are kept finite: :data:`P_FLOOR` (1e-300) is the smallest p-value the
+drift engine stores or prints (:func:`floor_p`); below it a result reads "p < 1e-300".
+
 Features whose test has no p-value (a distance such as PSI, or a feature skipped for lack of
 data) are given as ``None`` or NaN: they come back as NaN and are not counted in the number
 of tests ``m``.
@@ -25,9 +31,14 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["CorrectionMethod", "adjust", "benjamini_hochberg", "bonferroni"]
+__all__ = ["P_FLOOR", "CorrectionMethod", "adjust", "benjamini_hochberg", "bonferroni", "floor_p", "simes"]
 
 CorrectionMethod = Literal["bh", "bonferroni", "none"]
+
+#: The smallest p-value the drift engine stores or prints.  Exact tail probabilities of large
+#: windows underflow to 0 (or to subnormal numbers that print as noise); anything at or below
+#: this floor is stored as the floor and read as "p < 1e-300".
+P_FLOOR = 1e-300
 
 
 def _p_values(p_values: Iterable[float | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -190,3 +201,65 @@ def adjust(p_values: Iterable[float | None], method: CorrectionMethod = "bh") ->
     if method == "none":
         return _p_values(p_values)[0]
     raise ValueError(f"method must be 'bh', 'bonferroni' or 'none', got {method!r}")
+
+
+def floor_p(p: float | None) -> float | None:
+    """``p`` kept at or above :data:`P_FLOOR` so that it stays finite on a log scale (None and NaN -> None).
+
+    Apply it after the correction, so that the adjusted p-values are computed from the exact ones.
+
+    Examples
+    --------
+    >>> floor_p(0.0), floor_p(3e-320), floor_p(0.02), floor_p(None), floor_p(float("nan"))
+    (1e-300, 1e-300, 0.02, None, None)
+    """
+    if p is None or math.isnan(p):
+        return None
+    return max(float(p), P_FLOOR)
+
+
+def simes(p_values: Iterable[float | None]) -> float:
+    """Simes' global p-value: evidence that at least one of ``m`` hypotheses is false.
+
+    ``min_i p_(i) m / i`` over the sorted present p-values, i.e. the smallest
+    Benjamini-Hochberg adjusted p-value: the global test rejects at ``alpha`` exactly when
+    BH at ``alpha`` rejects anything.  Under the global null (nothing changed) it rejects with
+    probability at most ``alpha`` for independent or positively dependent p-values (Simes
+    1986; Sarkar 1998); it is never less powerful than Bonferroni's ``m min p``.  ``None``
+    and NaN entries are skipped; with no p-value at all the result is NaN.
+
+    Parameters
+    ----------
+    p_values : iterable of float or None
+        p-values in [0, 1], ``None`` or NaN where a test has none.
+
+    Returns
+    -------
+    float
+        The global p-value in [0, 1], NaN when no p-value was given.
+
+    Raises
+    ------
+    ValueError
+        If a p-value is not a number in [0, 1], None or NaN.
+
+    References
+    ----------
+    .. [1] Simes, R. J. (1986). An improved Bonferroni procedure for multiple tests of
+       significance. *Biometrika* 73(3), 751-754.
+    .. [2] Sarkar, S. K. (1998). Some probability inequalities for ordered MTP2 random
+       variables: a proof of the Simes conjecture. *Annals of Statistics* 26(2), 494-504.
+
+    Examples
+    --------
+    >>> simes([0.5, 0.6, 0.1, 0.001])  # min(0.001 * 4 / 1, 0.1 * 4 / 2, 0.5 * 4 / 3, 0.6 * 4 / 4)
+    0.004
+    >>> simes([None, float("nan")])
+    nan
+    >>> import numpy as np
+    >>> round(simes(np.random.default_rng(0).uniform(size=20)), 4)
+    0.0548
+    """
+    adjusted = benjamini_hochberg(p_values)
+    present = adjusted[~np.isnan(adjusted)]
+    return float(present.min()) if present.size else math.nan

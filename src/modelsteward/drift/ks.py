@@ -5,22 +5,50 @@ of ``scipy.stats.ks_2samp`` (``method='auto'``, two-sided) that agrees with it t
 The exact-distribution code is adapted from SciPy (``scipy/stats/_stats_py.py``,
 ``_stats_pythran.py``), Copyright (c) 2001-2002 Enthought, Inc. and 2003-2024 SciPy
 Developers, used under the BSD 3-Clause licence.
+
+Speed: the exact p-value counts lattice paths, O(n1 n2) cell updates.  When SciPy's compiled
+(Pythran) routine ``scipy.stats._stats_pythran._compute_outer_prob_inside_method`` can be
+imported it does the counting (about 2 ms for 1,000 vs 5,000 values, against about 32 ms for
+the vectorised port below, which stays as the fallback and is tested to agree with it); and
+the result, a function of ``(n1, n2, round(D lcm))`` only, is memoised in a bounded LRU cache
+(:data:`EXACT_CACHE_SIZE` entries), since monitoring windows repeat the same sizes.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats
 
 from modelsteward.errors import InsufficientDataError
 
-__all__ = ["KSResult", "ks_2samp_grouped", "ks_pvalue", "ks_statistic_from_counts"]
+__all__ = ["KSResult", "ks_2samp_grouped", "ks_pvalue", "ks_pvalue_asymptotic", "ks_statistic_from_counts"]
 
 #: SciPy's ``MAX_AUTO_N``: ``method='auto'`` is exact when both sizes are at most this.
 MAX_AUTO_N = 10_000
+
+#: Entries of the memo of exact p-values keyed by ``(n1, n2, h)`` (a few hundred bytes each).
+EXACT_CACHE_SIZE = 4096
+
+
+def _compiled_inside_method() -> Callable[[int, int, int, int], float] | None:
+    """SciPy's compiled ``_compute_outer_prob_inside_method``, or None if it cannot be imported.
+
+    It is a private SciPy function: any import problem (a SciPy that renamed or dropped it)
+    falls back to the port in this module, which gives the same numbers, only slower.
+    """
+    try:
+        from scipy.stats._stats_pythran import _compute_outer_prob_inside_method
+    except ImportError:  # pragma: no cover - depends on the installed SciPy
+        return None
+    return _compute_outer_prob_inside_method  # type: ignore[no-any-return,unused-ignore]
+
+
+_COMPILED_INSIDE = _compiled_inside_method()
 
 
 @dataclass(frozen=True)
@@ -97,10 +125,26 @@ def _exact_pvalue(n1: int, n2: int, g: int, d: float) -> tuple[bool, float]:
     h = int(np.round(d * lcm))
     if h == 0:
         return True, 1.0
+    return _exact_counted(n1, n2, g, h)
+
+
+@lru_cache(maxsize=EXACT_CACHE_SIZE)
+def _exact_counted(n1: int, n2: int, g: int, h: int) -> tuple[bool, float]:
+    """The exact two-sided tail for lattice distance ``h``, memoised (``g = gcd(n1, n2)``)."""
+    return _count_exact(n1, n2, g, h, compiled=_COMPILED_INSIDE is not None)
+
+
+def _count_exact(n1: int, n2: int, g: int, h: int, *, compiled: bool) -> tuple[bool, float]:
+    """P(D >= h / lcm) by the reflection series (``n1 == n2``) or the inside method.
+
+    ``compiled`` picks SciPy's compiled inside method over the port (the tests run both).
+    """
     try:
         with np.errstate(invalid="raise", over="raise"):
             if n1 == n2:
                 prob = _prob_outside_square(n1, h)
+            elif compiled and _COMPILED_INSIDE is not None:
+                prob = float(_COMPILED_INSIDE(n1, n2, g, h))
             else:
                 prob = _prob_outside_band(n1, n2, g, h)
     except (FloatingPointError, OverflowError):
@@ -179,6 +223,28 @@ def ks_pvalue(d: float, n1: int, n2: int) -> float:
     m, n = sorted([float(n1), float(n2)], reverse=True)
     en = m * n / (m + n)
     return float(np.clip(stats.kstwo.sf(d, np.round(en)), 0.0, 1.0))
+
+
+def ks_pvalue_asymptotic(d: float, n1: int, n2: int) -> float:
+    """Two-sided KS p-value from the limiting Kolmogorov distribution: ``K.sf(d sqrt(n))``.
+
+    ``n = n1 n2 / (n1 + n2)``. :func:`ks_pvalue` follows scipy and, above 10,000 values a side,
+    evaluates the finite-``n`` distribution ``kstwo``, which takes from 0.1 ms to about 3 s a
+    call for ``n`` in the hundreds of thousands. The limit takes microseconds and is
+    *conservative*: at these sizes it is at least ``kstwo``'s value and within 2 % of it
+    (checked on a grid of ``d`` and ``n >= 50,000`` in the tests; Stephens 1970 shows
+    ``sqrt(n) D_n`` approaches its limit from below). The sketched statistics of
+    :mod:`~modelsteward.drift.file_stats` use it.
+
+    >>> print(f"{ks_pvalue_asymptotic(0.002, 1_000_000, 1_000_000):.4g}")
+    0.03663
+    """
+    n1 = _check_size(n1, "n1")
+    n2 = _check_size(n2, "n2")
+    if not 0.0 <= float(d) <= 1.0:
+        raise ValueError(f"d must be a number in [0, 1], got {d!r}")
+    en = n1 * n2 / (n1 + n2)
+    return float(np.clip(stats.kstwobign.sf(float(d) * math.sqrt(en)), 0.0, 1.0))
 
 
 def _count_vector(x: object, name: str, size: int) -> np.ndarray:

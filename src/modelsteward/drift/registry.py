@@ -50,7 +50,22 @@ so there is no cliff at any row count other than the explicit ``min_samples``.
 
 A distance without a p-value is noisy in small windows (PSI of two samples of 100 from the
 same distribution is often near 0.1), so for the subject's headline verdict each kind pairs
-an effect with a p-value test: :data:`VERDICT_TESTS`.
+an effect with a p-value test: :data:`VERDICT_TESTS`.  The verdicts' p-values of every
+subject of a window - input features and the model's outputs (confidence, predicted class,
+label) - are one family: a subject tested in a window is corrected for every other one.
+
+The window's verdict
+--------------------
+:func:`dataset_verdict` answers "did the inputs of this window drift?" with its own, stricter
+significance, ``drift.dataset_p_value`` (default 0.001), because it is what pages people.
+The arithmetic: weekly windows make 52 decisions a year per model.  At the per-feature level
+0.05 the window would be called *drift* in up to 5 % of unchanged weeks - up to 2.6 false
+alarms a year per model (1.3-1.6 % of weeks measured in ``benchmarks/bench_drift_quality.py``,
+the effect rule removing about two thirds).  A team watching 20 models weekly makes about
+1,000 window decisions a year; 0.001 bounds its false window alarms at about one a year
+across all of them, one in 19 years per model.  Per-feature verdicts keep ``p_value``, so a
+0.2 sd shift still reads *drift* on its feature in the first window; when features read
+*drift* but the window-level test does not pass, the window reads *small_change*.
 """
 
 from __future__ import annotations
@@ -61,6 +76,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from modelsteward.drift.correction import P_FLOOR, benjamini_hochberg, simes
+
 __all__ = [
     "DEFAULT_CATEGORICAL",
     "DEFAULT_NUMERIC",
@@ -68,9 +85,11 @@ __all__ = [
     "STATUSES",
     "TESTS",
     "VERDICT_TESTS",
+    "DatasetVerdict",
     "DriftTestSpec",
     "Verdict",
     "dataset_verdict",
+    "format_p",
     "tests_for",
     "verdict",
 ]
@@ -269,8 +288,42 @@ class Verdict:
     reading: str
 
 
-def _fmt_p(p: float) -> str:
-    return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
+@dataclass(frozen=True)
+class DatasetVerdict(Verdict):
+    """The window's verdict over its input features, with the window-level evidence behind it.
+
+    ``p_value`` is Simes' global p-value over the tested features (None when none has a
+    p-value); ``alarming`` the positions of the features that carry a *drift* verdict.
+    """
+
+    p_value: float | None
+    alarming: tuple[int, ...]
+
+
+def format_p(p: float) -> str:
+    """A p-value as text: two significant digits, scientific below 1e-4, ``"< 1e-300"`` at the floor.
+
+    Never prints 0: p-values at or below :data:`~modelsteward.drift.correction.P_FLOOR`
+    (underflowed tail probabilities, stored as the floor) read ``"< 1e-300"``.
+
+    Examples
+    --------
+    >>> [format_p(p) for p in (0.5, 0.0123, 2e-6, 1e-300, 0.0)]
+    ['0.5', '0.012', '2.0e-06', '< 1e-300', '< 1e-300']
+    >>> import random
+    >>> format_p(random.Random(0).uniform(0, 1e-5))
+    '8.4e-06'
+    """
+    value = float(p)
+    if value <= P_FLOOR:
+        return f"< {P_FLOOR:.0e}"
+    return f"{value:.2g}" if value >= 1e-4 else f"{value:.1e}"
+
+
+def _p_is(name: str, p: float) -> str:
+    """``"adjusted p = 0.012"`` or ``"adjusted p < 1e-300"``."""
+    text = format_p(p)
+    return f"{name} {text}" if text.startswith("<") else f"{name} = {text}"
 
 
 def _fmt(x: float) -> str:
@@ -391,7 +444,7 @@ def verdict(
                                     "large change (this test has no p-value).")
         return Verdict("no_drift", f"no evidence that {subject} changed: {measured}, below the {t:g} threshold for a "
                                    "practically large change (this test has no p-value).")
-    p_text = f"adjusted p = {_fmt_p(p)}"
+    p_text = _p_is("adjusted p", p)
     if p < a and large:
         return Verdict("drift", f"{subject} has drifted: {measured}, at or above the {t:g} threshold for a practically "
                                 f"large change ({p_text}).")
@@ -405,97 +458,124 @@ def verdict(
 
 
 def dataset_verdict(
-    feature_p_adjusted: Sequence[float | None],
+    feature_p_values: Sequence[float | None],
+    feature_large: Sequence[bool],
     feature_statuses: Sequence[str],
-    alpha: float,
-) -> Verdict:
-    """The window's verdict over all features: *drift* when at least one feature drifted.
+    *,
+    dataset_alpha: float,
+) -> DatasetVerdict:
+    """The window's verdict over its input features, with a false-alarm rate of ``dataset_alpha``.
 
-    Why this keeps false alarms at ``alpha``: a feature's verdict is *drift* only if its
-    p-value, Benjamini-Hochberg adjusted across the ``m`` features, is below ``alpha``
-    (and its effect is large, which can only remove flags).  If no feature changed, any flag
-    is false, so the false discovery rate BH controls equals the probability of flagging
-    anything: BH rejects at least one hypothesis exactly when Simes' (1986) global test
-    does, and that test has size at most ``alpha`` for independent or positively dependent
-    p-values (Sarkar 1998).  Hence, under the global null, the chance that a window is
-    called *drift* is at most ``alpha`` - the family-wise rate, not only the FDR (Benjamini
-    & Hochberg 1995, section 2.1).  When some features did change, the share of flagged
-    features that did not is controlled at ``alpha`` on average.  This assumes one p-valued
-    test per feature decides its verdict (:data:`VERDICT_TESTS`); flagging a feature when any
-    of several tests rejects needs the correction over all (feature, test) pairs.
+    * *drift* when at least one feature reads *drift* (large effect, significant at the
+      per-feature level) **and** its p-value, Benjamini-Hochberg adjusted across the window's
+      tested input features, is below ``dataset_alpha``;
+    * *small_change* when no feature passes that bar but at least one reads *drift* or
+      *small_change* on its own: visible, not alarm-level;
+    * *not_enough_data* when no feature could be tested (statuses ``not_enough_data`` or
+      ``no_reference`` only); *no_drift* otherwise.
 
-    Other statuses: *small_change* when no feature drifted but at least one changed a
-    little but clearly; *not_enough_data* when no feature could be tested (statuses
-    ``not_enough_data`` or ``no_reference`` only); *no_drift* otherwise.
+    Why the false-alarm rate is at most ``dataset_alpha``: some feature's BH-adjusted p is
+    below ``dataset_alpha`` exactly when Simes' (1986) global test rejects "no input changed"
+    at that level (:func:`~modelsteward.drift.correction.simes`), and the other conditions
+    (a large effect, a per-feature *drift* verdict) can only remove alarms.  Simes' test has
+    size at most ``dataset_alpha`` for independent or positively dependent p-values (Sarkar
+    1998).  The bar is computed from the raw p-values here, whatever per-feature correction
+    is configured, so ``drift.correction: none`` does not loosen it.  A feature whose test
+    has no p-value (None) counts on its effect alone; the verdict pairs of
+    :data:`VERDICT_TESTS` always have one.  The default 0.001 and the arithmetic behind it
+    are in this module's docstring.
 
     Parameters
     ----------
-    feature_p_adjusted : sequence of float or None
-        Each feature's adjusted p-value (None or NaN where it has none).
+    feature_p_values : sequence of float or None
+        Each feature's raw p-value of its verdict test (None or NaN where it has none).
+    feature_large : sequence of bool
+        Whether each feature's effect reached its threshold.
     feature_statuses : sequence of str
         Each feature's verdict status (``no_reference`` is accepted as "not tested").
-    alpha : float
-        The significance level the feature verdicts used, in (0, 1).
+    dataset_alpha : float
+        The window-level significance, in (0, 1).
 
     Returns
     -------
-    Verdict
-        ``status`` and a one-sentence ``reading``.
+    DatasetVerdict
+        ``status``, a one-sentence ``reading``, the Simes ``p_value`` and the ``alarming``
+        features' positions.
 
     Raises
     ------
     ValueError
         If the sequences differ in length, a status is unknown, or a feature's status
-        contradicts its p-value (``drift`` with a p-value not below ``alpha``, or
-        ``small_change`` without one below it).
+        contradicts its evidence (``drift`` without a large effect, ``small_change`` without
+        a p-value).
 
     References
     ----------
-    .. [1] Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate.
-       *J. R. Statist. Soc. B* 57(1), 289-300.
-    .. [2] Simes, R. J. (1986). An improved Bonferroni procedure for multiple tests of
+    .. [1] Simes, R. J. (1986). An improved Bonferroni procedure for multiple tests of
        significance. *Biometrika* 73(3), 751-754.
-    .. [3] Sarkar, S. K. (1998). Some probability inequalities for ordered MTP2 random
+    .. [2] Sarkar, S. K. (1998). Some probability inequalities for ordered MTP2 random
        variables: a proof of the Simes conjecture. *Annals of Statistics* 26(2), 494-504.
+    .. [3] Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate.
+       *J. R. Statist. Soc. B* 57(1), 289-300.
 
     Examples
     --------
-    >>> print(dataset_verdict([0.001, 0.4, None], ["drift", "no_drift", "not_enough_data"], 0.05).reading)
-    1 of 2 tested features drifted (smallest adjusted p = 0.001); with the p-values corrected
-    across features, a window where nothing changed is called drift with probability at most 0.05.
+    >>> v = dataset_verdict([1e-5, 0.4, None], [True, False, False], ["drift", "no_drift", "not_enough_data"],
+    ...                     dataset_alpha=0.001)
+    >>> v.status, v.alarming
+    ('drift', (0,))
+    >>> print(v.reading)
+    1 of 2 tested features drifted (window-level Simes p = 2.0e-05, below 0.001); a window where no
+    input changed is called drift with probability at most 0.001.
+    >>> print(dataset_verdict([0.004, 0.4], [True, False], ["drift", "no_drift"], dataset_alpha=0.001).reading)
+    1 of 2 tested features reads drift on its own, but the window does not pass its own test
+    (Simes p = 0.008, not below 0.001): watch the next windows.
     >>> import numpy as np
     >>> ps = np.random.default_rng(0).uniform(0.2, 1, size=3).tolist()
-    >>> dataset_verdict(ps, ["no_drift"] * 3, 0.05).status
+    >>> dataset_verdict(ps, [False] * 3, ["no_drift"] * 3, dataset_alpha=0.001).status
     'no_drift'
     """
-    a = _check_alpha(alpha)
-    if len(feature_p_adjusted) != len(feature_statuses):
-        raise ValueError(f"got {len(feature_p_adjusted)} p-values and {len(feature_statuses)} statuses; one of each per feature")
+    da = _check_alpha(dataset_alpha)
+    n = len(feature_statuses)
+    if len(feature_p_values) != n or len(feature_large) != n:
+        raise ValueError(f"got {len(feature_p_values)} p-values, {len(feature_large)} effect flags and {n} statuses; "
+                         "one of each per feature")
     known = {*STATUSES, "no_reference"}
-    ps: list[float] = []
-    tested = n_drift = n_small = 0
-    for i, (raw_p, status) in enumerate(zip(feature_p_adjusted, feature_statuses, strict=True)):
+    tested: list[int] = []
+    ps: list[float | None] = []
+    for i, (raw_p, large, status) in enumerate(zip(feature_p_values, feature_large, feature_statuses, strict=True)):
         if status not in known:
             raise ValueError(f"feature {i}: unknown status {status!r}")
-        p = _optional_p(raw_p, f"feature {i}'s adjusted p-value")
-        if status == "drift" and p is not None and not p < a:
-            raise ValueError(f"feature {i}: status 'drift' but its adjusted p-value {p:g} is not below alpha {a:g}")
-        if status == "small_change" and (p is None or not p < a):
-            raise ValueError(f"feature {i}: status 'small_change' needs an adjusted p-value below alpha {a:g}, got {raw_p!r}")
-        if status in ("not_enough_data", "no_reference"):
-            continue
-        tested += 1
-        n_drift += status == "drift"
-        n_small += status == "small_change"
-        if p is not None:
+        p = _optional_p(raw_p, f"feature {i}'s p-value")
+        if status == "drift" and not large:
+            raise ValueError(f"feature {i}: status 'drift' needs a large effect (feature_large true)")
+        if status == "small_change" and p is None:
+            raise ValueError(f"feature {i}: status 'small_change' needs a p-value, got {raw_p!r}")
+        if status not in ("not_enough_data", "no_reference"):
+            tested.append(i)
             ps.append(p)
-    smallest = f" (smallest adjusted p = {_fmt_p(min(ps))})" if ps else ""
-    if n_drift:
-        return Verdict("drift", f"{n_drift} of {tested} tested features drifted{smallest}; with the p-values corrected "
-                                f"across features, a window where nothing changed is called drift with probability at most {a:g}.")
-    if n_small:
-        return Verdict("small_change", f"no feature drifted, but {n_small} of {tested} tested features changed a little "
-                                       f"but clearly{smallest}.")
     if not tested:
-        return Verdict("not_enough_data", "no feature had enough data in this window to be tested.")
-    return Verdict("no_drift", f"none of the {tested} tested features drifted{smallest}.")
+        return DatasetVerdict("not_enough_data", "no feature had enough data in this window to be tested.", None, ())
+    adjusted = benjamini_hochberg(ps)  # across the window's tested inputs, whatever drift.correction says
+    window_p = simes(ps)
+    window_p_out = None if math.isnan(window_p) else window_p
+    statuses = [feature_statuses[i] for i in tested]
+    alarming = tuple(i for i, status, p_adj in zip(tested, statuses, adjusted, strict=True)
+                     if status == "drift" and (math.isnan(p_adj) or p_adj < da))
+    n_drift, n_small, m = statuses.count("drift"), statuses.count("small_change"), len(tested)
+    simes_text = "" if window_p_out is None else _p_is("Simes p", window_p_out)
+    if alarming:
+        past = "" if len(alarming) == n_drift else f", {len(alarming)} of them past the window-level bar"
+        evidence = f" (window-level {simes_text}, below {da:g})" if simes_text else ""
+        return DatasetVerdict("drift", f"{n_drift} of {m} tested features drifted{past}{evidence}; a window where no input "
+                                       f"changed is called drift with probability at most {da:g}.", window_p_out, alarming)
+    if n_drift:
+        verb = "reads drift on its own" if n_drift == 1 else "read drift on their own"
+        return DatasetVerdict("small_change", f"{n_drift} of {m} tested features {verb}, but the window "
+                                              f"does not pass its own test ({simes_text}, not below {da:g}): watch the next "
+                                              "windows.", window_p_out, ())
+    smallest = f" ({simes_text})" if simes_text else ""
+    if n_small:
+        return DatasetVerdict("small_change", f"no feature drifted, but {n_small} of {m} tested features changed a little "
+                                              f"but clearly{smallest}.", window_p_out, ())
+    return DatasetVerdict("no_drift", f"none of the {m} tested features drifted{smallest}.", window_p_out, ())

@@ -1,13 +1,19 @@
 """A drift report between two files: the drift engine without a monitored model.
 
 ``drift_report("reference.parquet", "current.parquet")`` infers the features and their kinds
-from the reference's schema (numbers are numeric; text and booleans categorical), builds the
-reference profile from scratch in an in-memory store (quantile bins, category counts, the
-sorted reference ECDF), and runs every configured test on the current file, read column by
-column straight from the file by the engine. Exact statistics cost memory and time with the
-number of distinct values (see benchmarks/README.md for the figures at 1M and 10M rows). Columns
-named ``confidence``, ``prediction`` and ``label`` are monitored as the model's outputs, as in
-a window; the verdicts follow the same rules (effect and corrected significance).
+from the reference's schema (numbers are numeric; text and booleans categorical) and tests
+every feature of the current file against the reference, reading both files in place with
+DuckDB (no copy into a store), one column at a time. Each numeric feature's summary is built
+in one pass over each file (:mod:`~modelsteward.drift.file_stats`): exact statistics, equal to
+scipy's, while both files hold at most ``exact_max_rows`` rows together (default 200,000);
+beyond that, grid sketches whose KS and Wasserstein values are lower bounds with the stated
+error stored beside them (:mod:`~modelsteward.drift.sketch`), so verdicts stay on the
+conservative side and move by at most that error where the method switches. Memory holds one
+column of each file at a time, and at most 2M values of it (longer columns are streamed).
+Categorical features are counted by the engine. Columns named ``confidence``, ``prediction``
+and ``label`` are monitored as the model's outputs, as in a window; the verdicts follow the
+same rules (effect and corrected significance) through the window engine's own code
+(:mod:`~modelsteward.drift.assemble`).
 
 >>> import tempfile, numpy as np, pyarrow as pa, pyarrow.parquet as pq
 >>> rng = np.random.default_rng(0)
@@ -26,16 +32,15 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from modelsteward.config import IDENTIFIER, DriftSettings, ModelConfig
-from modelsteward.drift.window_drift import DriftResult, drift_of
+from modelsteward.drift.assemble import assemble, categorical_test
+from modelsteward.drift.window_drift import DriftResult, _Tested
 from modelsteward.errors import ConfigError
-from modelsteward.records import feature_column
-from modelsteward.reference import build_reference
-from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
 
 __all__ = ["DriftReport", "SubjectVerdict", "drift_report"]
 
@@ -117,6 +122,8 @@ def drift_report(
     multivariate: bool = False,
     seed: int = 0,
     memory_limit_mb: int = 1024,
+    exact_max_rows: int | None = None,
+    workers: int = 2,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` (Parquet or CSV files) feature by feature.
 
@@ -126,20 +133,31 @@ def drift_report(
     domain classifier (cross-validated AUC, the features that separate the files ranked) and
     PCA reconstruction error, on seeded samples of at most 20,000 rows a side.
     ``memory_limit_mb`` bounds the engine's memory (it spills to disk beyond it).
+    ``exact_max_rows`` (default :data:`~modelsteward.drift.file_stats.EXACT_MAX_ROWS`): up to
+    this many rows in both files together the numeric statistics are exact; beyond, they come
+    from grid sketches with the error bound stored beside each value
+    (:mod:`~modelsteward.drift.sketch`). ``workers`` numeric subjects are tested at a time.
     """
+    import duckdb
+
+    from modelsteward.drift.file_stats import EXACT_MAX_ROWS, ColumnRef, numeric_file_test
+
     started = time.perf_counter()
     ref_path, cur_path = Path(reference), Path(current)
     for p in (ref_path, cur_path):
         if not p.exists():
             raise ConfigError(f"file not found: {p}", hint="give the paths of a reference and a current Parquet or CSV file")
-    store = DuckDBStore(":memory:")
+    con = duckdb.connect(":memory:")
     spill = tempfile.mkdtemp(prefix="steward-drift-")
     # Bound the engine's memory; what does not fit spills to a temporary folder on disk.
-    store.query(f"SET temp_directory = '{spill}'")
-    store.query(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
+    con.execute("SET temp_directory = ?", [spill]).fetchall()
+    con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'").fetchall()
     try:
-        schema = {r[0]: str(r[1]) for r in store.query(f"DESCRIBE SELECT * FROM {_reader(ref_path)}", [str(ref_path)])}
-        cur_columns = {r[0] for r in store.query(f"DESCRIBE SELECT * FROM {_reader(cur_path)}", [str(cur_path)])}
+        def query(sql: str, params: list[Any]) -> list[Any]:
+            return con.execute(sql, params).fetchall()
+
+        schema = {r[0]: str(r[1]) for r in query(f"DESCRIBE SELECT * FROM {_reader(ref_path)}", [str(ref_path)])}
+        cur_columns = {r[0] for r in query(f"DESCRIBE SELECT * FROM {_reader(cur_path)}", [str(cur_path)])}
         if features is None:
             kinds = {}
             for col, typ in schema.items():
@@ -160,32 +178,61 @@ def drift_report(
         labels: list[str] = []
         for col in ("prediction", "label"):
             if col in schema and col in cur_columns:
-                labels += [str(r[0]) for r in store.query(
+                labels += [str(r[0]) for r in query(
                     f"SELECT DISTINCT CAST({_quote_any(col)} AS VARCHAR) FROM {_reader(ref_path)} WHERE {_quote_any(col)} IS NOT NULL "
                     "LIMIT 1000", [str(ref_path)])]
         labels = sorted(set(labels)) if len(set(labels)) >= 2 else ["_none_a", "_none_b"]
-        columns = {names[c]: c for c in kinds}
         model = ModelConfig.model_validate({
             "name": "report", "task": "binary" if len(labels) == 2 else "multiclass", "labels": labels,
             "features": [{"name": names[c], "type": k} for c, k in kinds.items()],
-            "reference": {"file": str(ref_path), "columns": columns},
+            "reference": {"file": str(ref_path), "columns": {names[c]: c for c in kinds}},
             "drift": (settings or DriftSettings()).model_dump(),
         })
-        profile = build_reference(store, model)
-        selects = [f"TRY_CAST({_quote_any(col)} AS {'DOUBLE' if kinds[col] == 'numeric' else 'VARCHAR'}) AS "
-                   f"{quote_ident(feature_column(names[col]))}" for col in kinds]
-        for col, typ in (("confidence", "DOUBLE"), ("prediction", "VARCHAR"), ("label", "VARCHAR")):
-            selects.append(f"TRY_CAST({col} AS {typ}) AS {col}" if col in cur_columns and col in schema else f"CAST(NULL AS {typ}) AS {col}")
-        source = (f"(SELECT {', '.join(selects)} FROM {_reader(cur_path)}) AS current_rows", [str(cur_path)])
-        results = drift_of(store, model, profile, source)
-        n_current = int(store.query(f"SELECT count(*) FROM {_reader(cur_path)}", [str(cur_path)])[0][0])
-        extra = _multivariate(store, ref_path, cur_path, kinds, seed) if multivariate and kinds else None
+        present = {c for c in OUTPUT_COLUMNS if c in schema and c in cur_columns}
+        numeric = {names[c]: c for c, k in kinds.items() if k == "numeric"}
+        if "confidence" in present:
+            numeric["confidence"] = "confidence"
+        categorical = {names[c]: c for c, k in kinds.items() if k == "categorical"}
+        categorical |= {c: c for c in ("prediction", "label") if c in present}
+        sources = {side: (_reader(path), [str(path)]) for side, path in (("ref", ref_path), ("cur", cur_path))}
+        n_ref = int(query(f"SELECT count(*) FROM {sources['ref'][0]}", sources["ref"][1])[0][0])
+        n_current = int(query(f"SELECT count(*) FROM {sources['cur'][0]}", sources["cur"][1])[0][0])
+        limit = EXACT_MAX_ROWS if exact_max_rows is None else int(exact_max_rows)
+
+        def numeric_expr(col: str) -> str:
+            value = f"TRY_CAST({_quote_any(col)} AS DOUBLE)"
+            return value if schema.get(col) == "DOUBLE" else f"CASE WHEN isfinite({value}) THEN {value} END"
+
+        tested: list[_Tested] = []
+        early: list[DriftResult] = []
+
+        def one(name: str, col: str) -> _Tested | DriftResult:
+            cursor = con.cursor()  # one per thread
+            try:
+                expr = numeric_expr(col)
+                return numeric_file_test(cursor, model, name, ColumnRef(expr, sources["ref"], n_ref),
+                                         ColumnRef(expr, sources["cur"], n_current), exact_max_rows=limit)
+            finally:
+                cursor.close()
+
+        # Two subjects at a time: the engine decodes while numpy counts (both release the GIL).
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(numeric) or 1))) as pool:
+            for got in pool.map(lambda item: one(*item), list(numeric.items())):
+                (tested.append(got) if isinstance(got, _Tested) else early.append(got))
+        for name, col in categorical.items():
+            expr = f"TRY_CAST({_quote_any(col)} AS VARCHAR)"
+            ref_counts = {str(k): int(n) for k, n in query(
+                f"SELECT {expr} AS v, count(*) FROM {sources['ref'][0]} WHERE v IS NOT NULL GROUP BY 1", sources["ref"][1])}
+            cur_source = (f"(SELECT {expr} AS v FROM {sources['cur'][0]}) AS current_rows", sources["cur"][1])
+            got_c = categorical_test(con, model, name, ref_counts, cur_source, "v")
+            (tested.append(got_c) if isinstance(got_c, _Tested) else early.append(got_c))
+        results = assemble(model, tested, early)
+        extra = _multivariate(con, ref_path, cur_path, kinds, seed) if multivariate and kinds else None
     finally:
-        store.close()
+        con.close()
         shutil.rmtree(spill, ignore_errors=True)
     back = {names[c]: c for c in kinds}
     verdicts = {r.subject: r for r in results if r.test == "verdict"}
-    present = {c for c in OUTPUT_COLUMNS if c in schema and c in cur_columns}
 
     def subject(r: DriftResult, column: str, kind: str) -> SubjectVerdict:
         return SubjectVerdict(r.subject, column, kind, r.status, r.details.get("effect_test"), r.effect_size,
@@ -196,7 +243,7 @@ def drift_report(
     outputs = {s: subject(r, s, "numeric" if s == "confidence" else "categorical") for s, r in verdicts.items() if s in present}
     inputs = verdicts.get("inputs")
     kept = [r for r in results if r.subject in back or r.subject in present or r.subject == "inputs"]
-    return DriftReport(str(ref_path), str(cur_path), profile.n_rows, n_current, feature_verdicts, outputs,
+    return DriftReport(str(ref_path), str(cur_path), n_ref, n_current, feature_verdicts, outputs,
                        inputs.status if inputs else "not_enough_data", inputs.reading if inputs else "no input could be tested",
                        kept, round(time.perf_counter() - started, 3), extra)
 
@@ -204,7 +251,7 @@ def drift_report(
 SAMPLE_ROWS = 20_000
 
 
-def _multivariate(store: DuckDBStore, ref_path: Path, cur_path: Path, kinds: Mapping[str, str], seed: int) -> dict[str, Any]:
+def _multivariate(con: Any, ref_path: Path, cur_path: Path, kinds: Mapping[str, str], seed: int) -> dict[str, Any]:
     """Domain classifier and PCA reconstruction on seeded samples of both files."""
     import numpy as np
 
@@ -212,8 +259,8 @@ def _multivariate(store: DuckDBStore, ref_path: Path, cur_path: Path, kinds: Map
 
     def sample(path: Path) -> dict[str, Any]:
         cols = ", ".join(_quote_any(c) for c in kinds)
-        rows = store.query(f"SELECT {cols} FROM {_reader(path)} USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE ({int(seed)})",
-                           [str(path)])
+        rows = con.execute(f"SELECT {cols} FROM {_reader(path)} USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE ({int(seed)})",
+                           [str(path)]).fetchall()
         return {c: np.array([r[i] for r in rows], dtype=float if k == "numeric" else object)
                 for i, (c, k) in enumerate(kinds.items())}
 

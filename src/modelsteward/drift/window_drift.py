@@ -16,10 +16,19 @@ Every test is declared once in :mod:`~modelsteward.drift.registry` (stable name,
 p-value or not, effect size, default threshold). Each subject's headline **verdict** pairs an
 effect with a p-value (:data:`~modelsteward.drift.registry.VERDICT_TESTS`: normalised
 Wasserstein with KS for numeric subjects, total variation with chi-square for categorical
-ones); the p-values are adjusted across the input features of the window (Benjamini–Hochberg
-by default), so the window-level verdict — *drift* when any input drifted — keeps its
-false-alarm rate at ``p_value`` (:func:`~modelsteward.drift.registry.dataset_verdict`). The
-model's outputs (confidence, predicted class, label) form a second family, adjusted on their own.
+ones). The verdict p-values of **every subject of the window** - input features and the
+model's outputs (confidence, predicted class, label) - are adjusted together as one family
+(Benjamini–Hochberg by default), so no subject escapes the correction by sitting in a small
+family of its own. Each test's own result is adjusted across the subjects that ran it.
+
+The window-level verdict over the inputs (subject ``"inputs"``) is stricter: *drift* needs a
+drifted input whose p-value passes ``drift.dataset_p_value`` (default 0.001) after
+correction across the inputs - Simes' global test - so a window where no input changed is
+called drift at most that often (:func:`~modelsteward.drift.registry.dataset_verdict`).
+
+p-values are stored and printed no smaller than
+:data:`~modelsteward.drift.correction.P_FLOOR` (1e-300): an underflowed tail probability
+reads "p < 1e-300", never 0.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ import numpy as np
 
 from modelsteward.config import ModelConfig
 from modelsteward.drift.chi_square import chi_square_homogeneity, share_change
-from modelsteward.drift.correction import adjust
+from modelsteward.drift.correction import CorrectionMethod, adjust, floor_p
 from modelsteward.drift.distances import cohens_w, g_test, hellinger, jensen_shannon, total_variation
 from modelsteward.drift.ks import ks_pvalue
 from modelsteward.drift.psi import psi
@@ -47,7 +56,8 @@ from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
 
 __all__ = ["DriftResult", "Source", "drift_of", "ks_wasserstein_sql", "window_drift"]
 
-OUTPUT_SUBJECTS = ("confidence", "prediction", "label")  # the model's outputs: a family of their own
+#: The model's outputs: corrected with the inputs, but outside the window's ``inputs`` verdict.
+OUTPUT_SUBJECTS = ("confidence", "prediction", "label")
 Source = tuple[str, list[Any]]  # a FROM-clause and its parameters
 
 
@@ -80,10 +90,6 @@ class _Tested:
     n_current: int
     results: dict[str, tuple[float, float | None, float, dict[str, Any]]]
     move: str
-
-
-def _fmt_p(p: float) -> str:
-    return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
 def ks_wasserstein_sql(store: DuckDBStore, ecdf_table: str, subject: str, cur_sql: str, cur_params: list[Any]) -> tuple[float, float, int, int]:
@@ -209,36 +215,44 @@ def _categorical(store: DuckDBStore, model: ModelConfig, subject: str, column: s
     return _Tested(subject, "categorical", n_ref, n_cur, out, move)
 
 
-def _finish(family: list[_Tested], model: ModelConfig) -> list[DriftResult]:
-    """Adjust the p-values of a family of subjects, then give each test and subject its verdict."""
+def _adjusted(pairs: list[tuple[str, float | None]], method: CorrectionMethod) -> dict[str, float | None]:
+    """Adjust the p-values of ``(subject, p)`` pairs as one family; floored at ``P_FLOOR`` after adjustment."""
+    ps = adjust([p for _, p in pairs], method)
+    return {subject: floor_p(float(p)) for (subject, _), p in zip(pairs, ps, strict=True)}
+
+
+def _finish(tested: list[_Tested], model: ModelConfig) -> list[DriftResult]:
+    """Adjust the p-values of the window's tested subjects, then give each test and subject its verdict.
+
+    Each test's p-values are adjusted across the subjects that ran it; the verdicts'
+    p-values (one per subject, from its kind's p-value test) across every subject, inputs and
+    outputs together.  Raw and adjusted p-values are kept at or above ``P_FLOOR``.
+    """
     settings = model.drift
     alpha = settings.p_value
     results: list[DriftResult] = []
-    # Each test's p-values are adjusted across the family (one p-value per subject and test).
-    adjusted: dict[tuple[str, str], float | None] = {}
-    for test in {t for s in family for t, r in s.results.items() if r[1] is not None}:
-        subjects = [s for s in family if test in s.results]
-        ps = adjust([s.results[test][1] for s in subjects], settings.correction)
-        for s, p in zip(subjects, ps, strict=True):
-            adjusted[(s.subject, test)] = None if math.isnan(p) else float(p)
-    for s in family:
+    per_test: dict[str, dict[str, float | None]] = {}
+    for test in sorted({t for s in tested for t, r in s.results.items() if r[1] is not None}):
+        per_test[test] = _adjusted([(s.subject, s.results[test][1]) for s in tested if test in s.results], settings.correction)
+    family = _adjusted([(s.subject, s.results[VERDICT_TESTS[s.kind][1]][1]) for s in tested], settings.correction)
+    for s in tested:
         for test, (stat, p, effect, details) in s.results.items():
-            spec = TESTS[test]
-            threshold = settings.thresholds.get(test, spec.default_threshold)
-            p_adj = adjusted.get((s.subject, test))
+            threshold = settings.thresholds.get(test, TESTS[test].default_threshold)
+            p_adj = per_test.get(test, {}).get(s.subject)
             v = verdict(effect=effect, threshold=threshold, p_adjusted=p_adj, alpha=alpha, n_current=s.n_current,
                         min_samples=settings.min_samples, subject=s.subject, effect_name=test)
-            results.append(DriftResult(s.subject, test, v.status, v.reading, stat, p, effect, s.n_reference, s.n_current,
-                                       {**details, "p_adjusted": p_adj, "threshold": threshold}))
+            results.append(DriftResult(s.subject, test, v.status, v.reading, stat, floor_p(p), effect, s.n_reference,
+                                       s.n_current, {**details, "p_adjusted": p_adj, "threshold": threshold}))
         effect_test, p_test = VERDICT_TESTS[s.kind]
         threshold = settings.thresholds.get(effect_test, TESTS[effect_test].default_threshold)
         effect = s.results[effect_test][2]
-        p_adj = adjusted.get((s.subject, p_test))
+        p_adj = family[s.subject]
         v = verdict(effect=effect, threshold=threshold, p_adjusted=p_adj, alpha=alpha, n_current=s.n_current,
                     min_samples=settings.min_samples, subject=s.subject, effect_name=TESTS[effect_test].name)
         results.append(DriftResult(s.subject, "verdict", v.status, f"{v.reading.rstrip('.')}; {s.move}.", effect,
-                                   s.results[p_test][1], effect, s.n_reference, s.n_current,
-                                   {"effect_test": effect_test, "p_test": p_test, "p_adjusted": p_adj, "threshold": threshold}))
+                                   floor_p(s.results[p_test][1]), effect, s.n_reference, s.n_current,
+                                   {"effect_test": effect_test, "p_test": p_test, "p_adjusted": p_adj, "threshold": threshold,
+                                    "family_size": len(tested), "correction": settings.correction}))
     return results
 
 
@@ -265,38 +279,44 @@ def drift_of(store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile, 
     ``source`` is a FROM-clause (a table, or a parenthesised query with an alias) and its
     parameters; its columns are named as in the prediction table (``f_<feature>``,
     ``confidence``, ``prediction``) plus ``label`` (or ``label_source`` gives the labels); a
-    subject whose column holds no value is reported as not enough data.
+    subject whose column holds no value is reported as not enough data. Every tested subject is
+    corrected in one family (:func:`_finish`); the inputs then get the window-level verdict
+    (subject ``"inputs"``, its ``p_value`` Simes' p across the tested inputs).
     """
-    inputs: list[_Tested] = []
-    outputs: list[_Tested] = []
+    tested: list[_Tested] = []
     early: list[DriftResult] = []
     for subject, column in numeric_subjects(model).items():
         ref = profile.numeric.get(subject)
         if ref is None:
             early.append(DriftResult(subject, "verdict", "no_reference", f"the reference has no {subject} values to compare with"))
             continue
-        tested = _numeric(store, model, subject, column, ref, source)
-        family = outputs if subject in OUTPUT_SUBJECTS else inputs
-        (family.append(tested) if isinstance(tested, _Tested) else early.append(tested))
+        result = _numeric(store, model, subject, column, ref, source)
+        (tested.append(result) if isinstance(result, _Tested) else early.append(result))
     for subject, column in categorical_subjects(model).items():
         ref_counts = profile.categorical.get(subject)
         if not ref_counts:
             early.append(DriftResult(subject, "verdict", "no_reference", f"the reference has no {subject} values to compare with"))
             continue
-        tested = _categorical(store, model, subject, column, ref_counts,
+        result = _categorical(store, model, subject, column, ref_counts,
                               label_source if subject == "label" and label_source is not None else source)
-        family = outputs if subject in OUTPUT_SUBJECTS else inputs
-        (family.append(tested) if isinstance(tested, _Tested) else early.append(tested))
-    results = early + _finish(inputs, model) + _finish(outputs, model)
-    input_verdicts = [r for r in results if r.test == "verdict" and r.subject not in OUTPUT_SUBJECTS]
-    if input_verdicts:
-        dv = dataset_verdict([r.details.get("p_adjusted") for r in input_verdicts], [r.status for r in input_verdicts],
-                             model.drift.p_value)
-        drifted = [r.subject for r in input_verdicts if r.status == "drift"]
-        results.append(DriftResult("inputs", "verdict", dv.status, dv.reading,
-                                   float(len(drifted)), None, None, 0, max((r.n_current for r in input_verdicts), default=0),
-                                   {"drifted": drifted, "correction": model.drift.correction}))
-    return results
+        (tested.append(result) if isinstance(result, _Tested) else early.append(result))
+    results = early + _finish(tested, model)
+    window = _inputs_verdict(results, model)
+    return results if window is None else [*results, window]
+
+
+def _inputs_verdict(results: list[DriftResult], model: ModelConfig) -> DriftResult | None:
+    """The window's verdict over its inputs (subject ``"inputs"``) from the subjects' verdicts; None without inputs."""
+    inputs = [r for r in results if r.test == "verdict" and r.subject not in OUTPUT_SUBJECTS]
+    if not inputs:
+        return None
+    large = [r.effect_size is not None and r.effect_size >= r.details["threshold"] for r in inputs]
+    dv = dataset_verdict([r.p_value for r in inputs], large, [r.status for r in inputs], dataset_alpha=model.drift.dataset_p_value)
+    drifted = [r.subject for r in inputs if r.status == "drift"]
+    return DriftResult("inputs", "verdict", dv.status, dv.reading, float(len(drifted)), floor_p(dv.p_value), None,
+                       0, max((r.n_current for r in inputs), default=0),
+                       {"drifted": drifted, "alarming": [inputs[i].subject for i in dv.alarming], "p_test": "simes",
+                        "dataset_p_value": model.drift.dataset_p_value, "correction": model.drift.correction})
 
 
 def results_json(results: list[DriftResult]) -> str:
