@@ -157,3 +157,25 @@ def test_unknown_model_is_a_clear_error(project):
     r = CliRunner().invoke(main, ["alerts", "-c", str(folder / "steward.yaml"), "-m", "nope"])
     assert r.exit_code == 2
     assert "unknown model 'nope'" in r.output and "clf" in r.output
+
+
+def test_every_lazy_command_is_registered_by_its_module():
+    import importlib
+
+    from modelsteward.cli._register import LAZY_COMMANDS
+
+    for name, module in LAZY_COMMANDS.items():
+        importlib.import_module(module)
+        assert name in main.commands, f"{module} does not register `steward {name}`"
+        assert CliRunner().invoke(main, [name, "--help"]).exit_code == 0, name
+
+
+def test_a_command_loads_only_what_it_uses():
+    import subprocess
+    import sys
+
+    code = ("import sys; from modelsteward.cli import main; "
+            "print(sorted(m for m in ('modelsteward.alerts.engine', 'modelsteward.review.queue', 'modelsteward.retrain.evaluate', "
+            "'scipy.stats', 'sklearn') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

@@ -261,7 +261,7 @@ def test_lab_alerts_fire_exactly_where_their_conditions_hold(lab: tuple[Monitor,
     ks_p = [stats.ks_2samp(draws.training_confidence, w.confidence).pvalue for w in weeks]
     latency = np.array([p["latency_ms"] for p in events.predictions]).reshape(8, -1)
     train_conf, train_tech = draws.training_confidence.mean(), draws.training_technical.mean()
-    drifted = {row["window_start"]: row["drift.features_drifted"] for row in mon.metrics().to_pylist()}
+    drifted = {row["window_start"]: row["drift.inputs_drifted"] for row in mon.metrics().to_pylist()}
     expected: set[tuple[str, datetime]] = set()
     for i, s in enumerate(starts):
         checks = {

@@ -27,3 +27,19 @@ def test_every_error_is_a_steward_error():
     for name in ("BatchRejected", "ConfigError", "ConflictError", "InsufficientDataError", "NotFoundError",
                  "StoreError", "ValidationError", "ReviewStateError", "RetrainError", "DeliveryError"):
         assert issubclass(getattr(modelsteward, name), modelsteward.StewardError)
+
+
+def test_public_names_load_on_first_use_not_at_import():
+    import subprocess
+    import sys
+
+    code = "import sys, modelsteward; print('modelsteward.monitor' in sys.modules, 'scipy' in sys.modules); modelsteward.Monitor; print('modelsteward.monitor' in sys.modules)"
+    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert lines == ["False", "False", "True"]
+
+
+def test_unknown_names_raise_attribute_error():
+    import pytest
+
+    with pytest.raises(AttributeError, match="no attribute 'Monitr'"):
+        modelsteward.Monitr  # noqa: B018

@@ -7,6 +7,7 @@ exit code 2; ``steward check`` exits 1 when an alert at or above ``--fail-on`` f
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -83,7 +84,30 @@ model_option = click.option("-m", "--model", default=None, help="Model name (nee
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document for scripts.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A command group whose commands in other modules are imported only when they are used.
+
+    ``steward drift-report`` should not pay for importing the alerting, review and retraining
+    code. The modules named in :data:`modelsteward.cli._register.LAZY_COMMANDS` add their
+    commands to :func:`main` when imported; this group imports one when its command is asked for.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from modelsteward.cli._register import LAZY_COMMANDS
+
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            from modelsteward.cli._register import LAZY_COMMANDS
+
+            module = LAZY_COMMANDS.get(cmd_name)
+            if module is not None:
+                importlib.import_module(module)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="modelsteward")
 def main() -> None:
     """modelsteward: keep AI models working well after they ship."""
@@ -173,10 +197,18 @@ def ingest(path: Path, config: str, store: str | None, model: str | None, mappin
 @click.option("--all", "everything", is_flag=True, help="Recompute every ended window, not only new or changed ones.")
 @click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]), default="high", show_default=True,
               help="Exit with code 1 when an alert of this severity or worse fires.")
+@click.option("--deliver/--no-deliver", default=True, show_default=True,
+              help="Afterwards, send the notifications that are due (as `steward notify deliver` does).")
 @json_option
 @handle_errors
-def check(config: str, store: str | None, model: str | None, until: datetime | None, everything: bool, fail_on: str, as_json: bool) -> None:
-    """Evaluate due windows and alert rules (for cron and CI)."""
+def check(config: str, store: str | None, model: str | None, until: datetime | None, everything: bool, fail_on: str, deliver: bool,
+          as_json: bool) -> None:
+    """Evaluate due windows and alert rules (for cron and CI).
+
+    Notifications go through the outbox: those that are due are sent at the end of the run; a
+    group still inside its ``group_wait`` goes out with the next run or `steward notify deliver`.
+    """
+    delivery = None
     with _monitor(config, store) as mon, _progress() as bar:
         names = [model] if model else [m.name for m in mon.config.models]
         reports = []
@@ -185,13 +217,19 @@ def check(config: str, store: str | None, model: str | None, until: datetime | N
             reports.append(mon.check(name, until=until, everything=everything,
                                      progress=None if as_json else (lambda done, total, t=task: bar.update(t, completed=done, total=total))))
         diagnoses = {r.model: [d for d in mon.diagnosis(r.model) if d["window_start"] in set(r.windows)] for r in reports}
+        if deliver and mon.config.notifications is not None:
+            from modelsteward.alerts.notify import Dispatcher
+
+            delivery = Dispatcher(mon.store, mon.config).deliver_due().to_dict()
+            delivery.pop("attempts")
     fired = [a for r in reports for a in r.new_alerts]
     failing = fail_on != "never" and any(SEVERITY_RANK[a["severity"]] >= SEVERITY_RANK[fail_on] for a in fired)
     if as_json:
         _print_json({"ok": not failing, "models": [{"model": r.model, "windows": r.windows, "new_alerts": r.new_alerts,
                                                     "diagnoses": diagnoses[r.model],
                                                     "retrain_requests": [vars(o) for o in r.retrain_requests],
-                                                    "warnings": r.warnings} for r in reports]})
+                                                    "warnings": r.warnings} for r in reports],
+                     "delivery": delivery})
     else:
         for r in reports:
             out.print(f"{r.model}: {len(r.windows)} window(s) evaluated, {len(r.new_alerts)} new alert(s)", highlight=False)
@@ -205,6 +243,10 @@ def check(config: str, store: str | None, model: str | None, until: datetime | N
                 out.print(f"  [bold]retrain request[/] {o.request_id} ({o.trigger}): {o.detail}", highlight=False)
             for w in r.warnings:
                 out.print(f"  [yellow]warning:[/] {w}", highlight=False)
+        if delivery is not None and (delivery["sent"] or delivery["failed"]):
+            out.print(f"notifications: {delivery['sent']} sent, {delivery['failed']} failed"
+                      + (f" ({delivery['retry_scheduled']} will be retried; `steward notify log` shows why)" if delivery["retry_scheduled"] else ""),
+                      highlight=False)
     if failing:
         sys.exit(1)
 
@@ -394,10 +436,6 @@ def demo(folder: str, as_json: bool) -> None:
 
     print_demo(out, result)
 
-
-# Command groups that live in their own modules register themselves on ``main`` when imported.
-# Each module below imports ``main`` from this package, so these imports stay at the bottom.
-from modelsteward.cli import _register  # noqa: E402,F401
 
 
 if __name__ == "__main__":  # pragma: no cover

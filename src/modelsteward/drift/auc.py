@@ -37,13 +37,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["delong", "midranks", "roc_auc"]
 
 
 def midranks(x: np.ndarray) -> np.ndarray:
     """Ranks 1..n of ``x`` with ties given the mean of their ranks, as float64."""
+    from scipy import stats
+
     return np.asarray(stats.rankdata(x, method="average"), dtype=np.float64)
 
 

@@ -49,7 +49,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from modelsteward.metrics.segments import newcombe_interval, wilson_interval
 
@@ -108,7 +108,7 @@ def accuracy_drop(*, correct: int, n: int, reference_correct: int | None = None,
     else:
         raise ValueError("give the reference as counts or as reference_accuracy")
     drop = p0 - p1
-    p_value = float(stats.norm.sf(drop / se)) if se > 0 else (0.0 if drop > 0 else 1.0)
+    p_value = float(special.ndtr(-drop / se)) if se > 0 else (0.0 if drop > 0 else 1.0)
     return DropTest("accuracy", p0, p1, drop, lo, hi, p_value, reference_n, n, method,
                     bool(p_value < alpha and drop >= min_drop))
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from modelsteward.errors import InsufficientDataError
 
@@ -35,8 +35,11 @@ MAX_AUTO_N = 10_000
 EXACT_CACHE_SIZE = 4096
 
 
+@lru_cache(maxsize=1)
 def _compiled_inside_method() -> Callable[[int, int, int, int], float] | None:
     """SciPy's compiled ``_compute_outer_prob_inside_method``, or None if it cannot be imported.
+
+    Looked up on first use (importing ``scipy.stats`` costs about half a second), then kept.
 
     It is a private SciPy function: any import problem (a SciPy that renamed or dropped it)
     falls back to the port in this module, which gives the same numbers, only slower.
@@ -46,9 +49,6 @@ def _compiled_inside_method() -> Callable[[int, int, int, int], float] | None:
     except ImportError:  # pragma: no cover - depends on the installed SciPy
         return None
     return _compute_outer_prob_inside_method  # type: ignore[no-any-return,unused-ignore]
-
-
-_COMPILED_INSIDE = _compiled_inside_method()
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def _exact_pvalue(n1: int, n2: int, g: int, d: float) -> tuple[bool, float]:
 @lru_cache(maxsize=EXACT_CACHE_SIZE)
 def _exact_counted(n1: int, n2: int, g: int, h: int) -> tuple[bool, float]:
     """The exact two-sided tail for lattice distance ``h``, memoised (``g = gcd(n1, n2)``)."""
-    return _count_exact(n1, n2, g, h, compiled=_COMPILED_INSIDE is not None)
+    return _count_exact(n1, n2, g, h, compiled=_compiled_inside_method() is not None)
 
 
 def _count_exact(n1: int, n2: int, g: int, h: int, *, compiled: bool) -> tuple[bool, float]:
@@ -143,8 +143,8 @@ def _count_exact(n1: int, n2: int, g: int, h: int, *, compiled: bool) -> tuple[b
         with np.errstate(invalid="raise", over="raise"):
             if n1 == n2:
                 prob = _prob_outside_square(n1, h)
-            elif compiled and _COMPILED_INSIDE is not None:
-                prob = float(_COMPILED_INSIDE(n1, n2, g, h))
+            elif compiled and (inside := _compiled_inside_method()) is not None:
+                prob = float(inside(n1, n2, g, h))
             else:
                 prob = _prob_outside_band(n1, n2, g, h)
     except (FloatingPointError, OverflowError):
@@ -199,8 +199,9 @@ def ks_pvalue(d: float, n1: int, n2: int) -> float:
     Examples
     --------
     >>> import math, numpy as np
-    >>> from scipy import stats
+    >>> from scipy import special
     >>> rng = np.random.default_rng(0)
+    >>> from scipy import stats
     >>> res = stats.ks_2samp(rng.normal(size=40), rng.normal(0.5, size=60))
     >>> p = ks_pvalue(res.statistic, 40, 60)
     >>> print(f"{p:.6g}", math.isclose(p, res.pvalue, rel_tol=1e-12))
@@ -222,6 +223,8 @@ def ks_pvalue(d: float, n1: int, n2: int) -> float:
             return float(np.clip(prob, 0.0, 1.0))
     m, n = sorted([float(n1), float(n2)], reverse=True)
     en = m * n / (m + n)
+    from scipy import stats  # imported here: scipy.stats takes ~0.5 s to import
+
     return float(np.clip(stats.kstwo.sf(d, np.round(en)), 0.0, 1.0))
 
 
@@ -244,7 +247,7 @@ def ks_pvalue_asymptotic(d: float, n1: int, n2: int) -> float:
     if not 0.0 <= float(d) <= 1.0:
         raise ValueError(f"d must be a number in [0, 1], got {d!r}")
     en = n1 * n2 / (n1 + n2)
-    return float(np.clip(stats.kstwobign.sf(float(d) * math.sqrt(en)), 0.0, 1.0))
+    return float(np.clip(special.kolmogorov(float(d) * math.sqrt(en)), 0.0, 1.0))
 
 
 def _count_vector(x: object, name: str, size: int) -> np.ndarray:

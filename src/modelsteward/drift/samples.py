@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from modelsteward.errors import InsufficientDataError
 
@@ -344,6 +344,7 @@ def wasserstein_from_quantiles(ref_quantiles: object, cur_quantiles: object, *, 
     >>> rng = np.random.default_rng(0)
     >>> ref, cur = rng.normal(size=50_000), rng.normal(0.2, 1.3, size=40_000)
     >>> approx = wasserstein_from_quantiles(midpoint_quantiles(ref), midpoint_quantiles(cur))
+    >>> from scipy import stats
     >>> exact = stats.wasserstein_distance(ref, cur)
     >>> print(f"{approx:.5f} {exact:.5f} {abs(approx / exact - 1) < 0.01}")
     0.28841 0.28848 True
@@ -663,6 +664,8 @@ def cramer_von_mises_grouped(values: object, counts1: object, counts2: object) -
     if max(n1, n2) <= CVM_EXACT_MAX_N:
         # Exact null distribution of U, enumerated by scipy on the (small) ungrouped samples.
         x, y = np.repeat(vals, c1), np.repeat(vals, c2)
+        from scipy import stats
+
         p_value = float(stats.cramervonmises_2samp(x, y, method="exact").pvalue)
     else:
         p_value = _cvm_pvalue_asymptotic(statistic, n1, n2)

@@ -76,3 +76,38 @@ def test_without_a_notifications_section_says_what_to_add(tmp_path: Path) -> Non
     path.write_text("models: [{name: t, task: binary, labels: [a, b]}]\n")
     res = CliRunner().invoke(main, ["notify", "deliver", "-c", str(path)])
     assert res.exit_code == 2 and "notifications" in res.output
+
+
+def test_check_sends_what_is_due_and_can_be_told_not_to(tmp_path: Path, hook, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from modelsteward.monitor import Monitor
+
+    monkeypatch.setenv("STEWARD_TEST_HOOK_SECRET", SECRET)
+    hook.secret = SECRET
+    path = tmp_path / "steward.yaml"
+    path.write_text(f"""
+store: s.duckdb
+models:
+- name: tickets
+  task: binary
+  labels: [urgent, routine]
+  alerts:
+  - {{name: busy, metric: volume, condition: {{kind: above, value: 3}}, severity: low}}
+notifications:
+  receivers:
+  - {{name: hook, type: webhook, url: "{hook.url}", secret_env: STEWARD_TEST_HOOK_SECRET}}
+  route: {{receiver: hook, group_wait: 0}}
+""")
+    with Monitor(path) as mon:  # 5 predictions in the week of 2026-01-05: volume 5 > 3 fires
+        for i in range(5):
+            mon.log_prediction(prediction_id=f"p{i}", prediction="urgent", confidence=0.9, timestamp=datetime(2026, 1, 6))
+    res = CliRunner().invoke(main, ["check", "-c", str(path), "--until", "2026-01-13", "--no-deliver", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["delivery"] is None and hook.requests == 0
+    res = CliRunner().invoke(main, ["check", "-c", str(path), "--until", "2026-01-13", "--json"])  # nothing new; the outbox is sent
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["delivery"]["sent"] == 1
+    [received] = hook.received
+    assert received.signature_ok is True
+    assert [n["labels"]["rule"] for n in received.json()["notifications"]] == ["busy"]
