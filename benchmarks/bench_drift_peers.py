@@ -494,6 +494,8 @@ def _fmt_p(p: Any) -> str:
     if p is None:
         return "-"
     p = float(p)
+    if p <= 1e-300:  # the library floors p-values there (modelsteward.drift.correction.P_FLOOR)
+        return "< 1e-300"
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
