@@ -179,3 +179,15 @@ def test_a_command_loads_only_what_it_uses():
             "'scipy.stats', 'sklearn') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]"
+
+
+def test_error_messages_keep_square_brackets(capsys):
+    # key paths such as models[tickets].review must print as written, not be eaten as rich markup
+    from modelsteward.cli import _fail
+    from modelsteward.errors import ConfigError
+
+    with pytest.raises(SystemExit) as exit_:
+        _fail(ConfigError("models[tickets].review: unknown key [m]", hint="remove [m] or see docs/configuration.md"), False)
+    assert exit_.value.code == 2
+    printed = capsys.readouterr().err
+    assert "models[tickets].review: unknown key [m]" in printed and "remove [m]" in printed

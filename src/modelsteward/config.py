@@ -741,6 +741,19 @@ class ExpertReviewPlan(_Strict):
     max_high_confidence_errors: int | None = Field(
         default=None, ge=1, description="At most this many high-confidence errors a week, most confident first (default: all).")
     seed: int = Field(default=0, ge=0, description="Seed of the weekly sample; the same seed and week give the same sample.")
+    sample_priority: str = Field(
+        default="low",
+        description="Review priority of a randomly sampled prediction put in the review queue (`steward feedback sample --enqueue`).")
+    error_priority: str = Field(
+        default="medium",
+        description="Review priority of a high-confidence error put in the review queue (`steward feedback sample --enqueue`).")
+
+    @field_validator("sample_priority", "error_priority")
+    @classmethod
+    def _review_priority(cls, v: str) -> str:
+        if v not in REVIEW_PRIORITIES:
+            raise ValueError(f"expected one of {', '.join(REVIEW_PRIORITIES)}, got {v!r}")
+        return v
 
 
 class FeedbackSettings(_Strict):

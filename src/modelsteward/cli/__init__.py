@@ -20,6 +20,7 @@ from typing import Any
 import click
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -47,14 +48,14 @@ def _fail(exc: StewardError, as_json: bool) -> None:
     if as_json:
         _print_json({"ok": False, **exc.to_dict()})
     else:
-        err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(exc.message)}", markup=True, highlight=False, soft_wrap=True)
         if isinstance(exc, BatchRejected) and len(exc.rows) > 5:
             for row in exc.rows[5:50]:
                 err.print(f"  {row}", markup=False, highlight=False)
             if len(exc.rows) > 50:
                 err.print(f"  … and {len(exc.rows) - 50} more (use --json for all)", markup=False)
         if exc.hint:
-            err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+            err.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
     sys.exit(2)
 
 

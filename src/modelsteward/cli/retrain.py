@@ -232,12 +232,18 @@ def orphans(config: str, store: str | None, model: str | None, limit: int, as_js
 @click.option("--week", type=click.DateTime(), required=True, help="A day of the week to sample (weeks start on Monday, UTC).")
 @click.option("--n", "n", type=int, default=None, help="Random sample size (default: feedback.expert_review.weekly_sample).")
 @click.option("--seed", type=int, default=None, help="Seed (default: feedback.expert_review.seed).")
+@click.option("--enqueue", is_flag=True,
+              help="Put the week's sample in the model's review queue (once per prediction; needs a `review:` section).")
 @json_option
 @handle_errors
-def sample(config: str, store: str | None, model: str | None, week: datetime, n: int | None, seed: int | None, as_json: bool) -> None:
+def sample(config: str, store: str | None, model: str | None, week: datetime, n: int | None, seed: int | None, enqueue: bool,
+           as_json: bool) -> None:
     """The week's expert-review sample: high-confidence errors, then a seeded random sample."""
     from modelsteward.feedback.sampling import expert_review_plan
 
+    if enqueue:
+        _enqueue_sample(config, store, model, week, n, seed, as_json)
+        return
     with _monitor(config, store) as mon:
         cfg = mon.model(model)
         plan = cfg.feedback.expert_review.model_copy(update={k: v for k, v in (("weekly_sample", n), ("seed", seed)) if v is not None})
@@ -254,3 +260,28 @@ def sample(config: str, store: str | None, model: str | None, week: datetime, n:
         table.add_row(r["prediction_id"], f"{r['ts']:%Y-%m-%d %H:%M}", str(r["prediction"]),
                       "—" if r["confidence"] is None else f"{r['confidence']:.3f}", why)
     out.print(table)
+
+
+def _enqueue_sample(config: str, store: str | None, model: str | None, week: datetime, n: int | None, seed: int | None,
+                    as_json: bool) -> None:
+    from modelsteward.review.planned import enqueue_expert_sample
+    from modelsteward.review.queue import item_id_for
+
+    with _monitor(config, store) as mon:
+        done = enqueue_expert_sample(mon, model, week_start=week, n=n, seed=seed)
+    if as_json:
+        _print_json(done.to_dict())
+        return
+    created, reviewed = set(done.created), set(done.reviewed)
+    table = Table(title=f"Expert review queued, week of {done.week_start:%Y-%m-%d}", box=box.SIMPLE_HEAD)
+    for c in ("prediction", "predicted", "confidence", "why", "queued"):
+        table.add_column(c)
+    for r in done.rows:  # item ids: --json, or steward review list
+        pid = r["prediction_id"]
+        state = ("reviewed already" if pid in reviewed else "[green]new[/]" if item_id_for(done.model, pid) in created
+                 else "before")
+        table.add_row(pid, str(r["prediction"]), "—" if r["confidence"] is None else f"{r['confidence']:.3f}",
+                      "high-confidence error" if r["reason"] == "high_confidence_error" else "random sample", state)
+    out.print(table)
+    out.print(f"{len(done.created)} new review item(s), {len(done.already_queued)} queued before, "
+              f"{len(done.reviewed)} reviewed already; claim them with [bold]steward review claim[/]", highlight=False)
