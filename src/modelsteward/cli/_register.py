@@ -17,4 +17,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "feedback": "modelsteward.cli.retrain",
     "notify": "modelsteward.cli.notify",
     "plan": "modelsteward.cli.plan",
+    "serve": "modelsteward.cli.server",
+    "token": "modelsteward.cli.server",
+    "user": "modelsteward.cli.server",
 }

@@ -1,0 +1,17 @@
+"""The JSON API under ``/api/v1``: one router per area.
+
+Scopes: ``ingest`` writes predictions and feedback and asks for routing decisions; ``read``
+reads everything; ``review`` claims and decides review items and acknowledges, resolves and
+silences alerts (people acting on what the monitor found); ``admin`` may do all of it.
+"""
+
+from fastapi import APIRouter
+
+from modelsteward.server.api import actions, ingest, read
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1")
+router.include_router(ingest.router)
+router.include_router(read.router)
+router.include_router(actions.router)

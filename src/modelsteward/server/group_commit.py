@@ -1,0 +1,89 @@
+"""Group commit: single-prediction requests that arrive together share one transaction.
+
+A commit costs more than a row, so one transaction per request caps single-prediction ingest
+at a few hundred per second. While one group is being written, the requests that arrive queue
+up; the next group takes them all (up to :data:`MAX_GROUP`) in one ``log_predictions`` call.
+Each request is still answered only after the transaction holding its row has committed, and
+each gets its own answer: if the group is refused (an invalid row, an id clash), its rows are
+written one by one, so one bad request never fails the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from modelsteward.errors import StewardError
+from modelsteward.monitor import Monitor
+from modelsteward.server.runtime import locked
+from modelsteward.store.duckdb_store import DuckDBStore
+
+__all__ = ["GroupWriter", "MAX_GROUP"]
+
+MAX_GROUP = 1000
+
+
+class GroupWriter:
+    """Writes single predictions in groups; ``await write(model, record)`` returns True for a duplicate."""
+
+    def __init__(self, monitor: Monitor, lock: Any) -> None:
+        self.monitor = monitor
+        self.lock = lock
+        self._pending: dict[str, list[tuple[dict[str, Any], asyncio.Future[bool]]]] = {}
+        self._flushing: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def write(self, model: str, record: dict[str, Any]) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(model, []).append((record, future))
+        if model not in self._flushing:
+            self._flushing.add(model)
+            task = asyncio.create_task(self._flush(model))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
+
+    async def _flush(self, model: str) -> None:
+        try:
+            while self._pending.get(model):
+                queue = self._pending[model]
+                group, self._pending[model] = queue[:MAX_GROUP], queue[MAX_GROUP:]
+                try:
+                    results = await run_in_threadpool(locked, self.lock, self._write_group, (model, [r for r, _ in group]), {})
+                except BaseException as exc:  # noqa: BLE001  every waiting request learns of it
+                    results = [exc] * len(group)
+                for (_, future), result in zip(group, results, strict=True):
+                    if future.done():  # the client went away; its row is written all the same
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._flushing.discard(model)
+
+    def _write_group(self, model: str, records: list[dict[str, Any]]) -> list[bool | BaseException]:
+        if len(records) == 1:
+            return [self._write_one(model, records[0])]
+        ids = [str(r["prediction_id"]) for r in records]
+        table = DuckDBStore.predictions_table(model)
+        stored = {r[0] for r in self.monitor.store.query(
+            f"SELECT prediction_id FROM {table} WHERE prediction_id IN (SELECT unnest(?::VARCHAR[]))", [ids])}
+        try:
+            self.monitor.log_predictions(records, model=model)
+        except StewardError:
+            return [self._write_one(model, r) for r in records]
+        out: list[bool | BaseException] = []
+        seen: set[str] = set()
+        for pid in ids:
+            out.append(pid in stored or pid in seen)
+            seen.add(pid)
+        return out
+
+    def _write_one(self, model: str, record: dict[str, Any]) -> bool | BaseException:
+        try:
+            return self.monitor.log_predictions([record], model=model).duplicates > 0
+        except StewardError as exc:
+            return exc
