@@ -420,10 +420,12 @@ def report(config: str, store: str | None, model: str | None, out_path: str) -> 
 @main.command()
 @click.option("--dir", "folder", default="steward-demo", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the demo's steward.yaml, training data, store and report.")
+@click.option("--serve", is_flag=True, help="Then serve the dashboard on loopback for the demo's store, with a sign-in printed.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port for --serve.")
 @json_option
 @handle_errors
-def demo(folder: str, as_json: bool) -> None:
-    """Run the course lab through modelsteward and explain what it finds."""
+def demo(folder: str, serve: bool, port: int, as_json: bool) -> None:
+    """Run the course lab through modelsteward and explain what it finds (and, with --serve, show it)."""
     from modelsteward.demo import run_demo
 
     with err.status("running the lab scenario…") if not as_json else nullcontext():
@@ -436,6 +438,28 @@ def demo(folder: str, as_json: bool) -> None:
     from modelsteward.demo_output import print_demo
 
     print_demo(out, result)
+    if serve:
+        _serve_demo(result.folder, result.store, port)
+
+
+def _serve_demo(folder: str, store: str, port: int) -> None:
+    """Serve the demo store's dashboard on 127.0.0.1 with a fresh admin sign-in for this local store."""
+    import secrets
+
+    import uvicorn
+
+    from modelsteward.server.app import create_app
+    from modelsteward.server.auth import create_user
+    from modelsteward.store.duckdb_store import DuckDBStore
+
+    password = secrets.token_urlsafe(12)
+    with DuckDBStore(store) as st:
+        create_user(st, "demo", "admin", password)
+    app = create_app(Path(folder) / "steward.yaml", check_every=None)
+    out.print(f"\n[bold]dashboard:[/] http://127.0.0.1:{port}/   sign in as [bold]demo[/] with password [bold]{escape(password)}[/]",
+              highlight=False)
+    out.print("(a local demo store; the password is new on every run.  Stop with Ctrl-C.)", highlight=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 
