@@ -209,20 +209,20 @@ def check(config: str, store: str | None, model: str | None, until: datetime | N
     Notifications go through the outbox: those that are due are sent at the end of the run; a
     group still inside its ``group_wait`` goes out with the next run or `steward notify deliver`.
     """
-    delivery = None
-    with _monitor(config, store) as mon, _progress() as bar:
-        names = [model] if model else [m.name for m in mon.config.models]
-        reports = []
-        for name in names:
-            task = bar.add_task(f"checking {name}", total=None)
-            reports.append(mon.check(name, until=until, everything=everything,
-                                     progress=None if as_json else (lambda done, total, t=task: bar.update(t, completed=done, total=total))))
-        diagnoses = {r.model: [d for d in mon.diagnosis(r.model) if d["window_start"] in set(r.windows)] for r in reports}
-        if deliver and mon.config.notifications is not None:
-            from modelsteward.alerts.notify import Dispatcher
+    from modelsteward.cycle import run_cycle
 
-            delivery = Dispatcher(mon.store, mon.config).deliver_due().to_dict()
-            delivery.pop("attempts")
+    with _monitor(config, store) as mon, _progress() as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(f"checking {name}", total=total)
+            bar.update(tasks[name], completed=done, total=total)
+
+        cycle = run_cycle(mon, models=[model] if model else None, until=until, everything=everything, deliver=deliver,
+                          progress=None if as_json else progress)
+        reports, delivery = cycle.reports, cycle.delivery
+        diagnoses = {r.model: [d for d in mon.diagnosis(r.model) if d["window_start"] in set(r.windows)] for r in reports}
     fired = [a for r in reports for a in r.new_alerts]
     failing = fail_on != "never" and any(SEVERITY_RANK[a["severity"]] >= SEVERITY_RANK[fail_on] for a in fired)
     if as_json:

@@ -22,6 +22,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from modelsteward.cycle import run_cycle as _run_cycle
 from modelsteward.errors import StewardError
 from modelsteward.monitor import CheckReport, Monitor
 from modelsteward.server.runtime import locked
@@ -32,13 +33,11 @@ log = logging.getLogger("modelsteward.server")
 
 
 def run_cycle(monitor: Monitor, *, until: datetime | None = None) -> list[CheckReport]:
-    """One monitoring pass over every model, then delivery of the notifications that are due."""
-    reports = [monitor.check(m.name, until=until) for m in monitor.config.models]
-    if monitor.config.notifications is not None:
-        from modelsteward.alerts.notify import Dispatcher
+    """One monitoring pass over every model, then delivery of the notifications that are due.
 
-        Dispatcher(monitor.store, monitor.config).deliver_due()
-    return reports
+    The library's :func:`modelsteward.cycle.run_cycle`, the same pass `steward check` runs.
+    """
+    return _run_cycle(monitor, until=until).reports
 
 
 async def run_every(monitor: Monitor, lock: threading.Lock, interval: float) -> None:
