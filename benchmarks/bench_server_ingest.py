@@ -3,8 +3,9 @@
 Starts ``steward serve`` in a subprocess on a free loopback port with a fresh store and an
 ingest token, then sends (bounded in count):
 
-1. single predictions, ``--single`` requests from ``--concurrency`` concurrent clients (httpx,
-   keep-alive): requests per second, p50/p99 latency seen by the client;
+1. single predictions, ``--single`` requests from ``--concurrency`` concurrent keep-alive clients
+   (plain sockets by default, which cost the shared CPU little; ``--client httpx`` for httpx):
+   requests per second, p50/p99 latency seen by the client (``--dev``: no token check);
 2. batches, ``--batches`` requests of ``--batch-size`` predictions: predictions per second.
 
 The baseline, timed in the same run, is the library without HTTP: ``Monitor.log_prediction``
@@ -62,9 +63,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(config: Path, log: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SERVE, "serve", "-c", str(config), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-c", SERVE, "serve", "-c", str(config), "--port", str(port), *extra],
                             stdout=log.open("w"), stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -96,6 +97,43 @@ async def send_singles(url: str, token: str, recs: list[dict[str, Any]], concurr
     return latencies
 
 
+async def send_singles_raw(url: str, token: str, recs: list[dict[str, Any]], concurrency: int) -> list[float]:
+    """The same requests over plain keep-alive sockets: a load generator that costs little CPU.
+
+    httpx spends 1-3 ms of CPU per request (more with more connections), on the same two
+    cores as the server, so with it the figures measure the client as much as the server.
+    """
+    host, port = url.removeprefix("http://").split(":")
+    head = (f"POST /api/v1/models/tickets/predictions HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Type: application/json\r\nContent-Length: ")
+    bodies = [json.dumps(r).encode() for r in recs]
+    latencies: list[float] = []
+    queue = list(reversed(bodies))
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while queue:
+                body = queue.pop()
+                t0 = time.perf_counter()
+                writer.write(f"{head}{len(body)}\r\n\r\n".encode() + body)
+                status = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                answer = await reader.readexactly(length)
+                latencies.append(time.perf_counter() - t0)
+                if b" 201 " not in status:
+                    raise SystemExit(f"ingest failed: {status!r} {answer[:300]!r}")
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--single", type=int, default=4000)
@@ -104,6 +142,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=10_000)
     ap.add_argument("--quick", action="store_true", help="1,000 singles and 5 batches")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--client", choices=["raw", "httpx"], default="raw",
+                    help="load generator for single predictions: plain sockets (cheap) or httpx (1-3 ms CPU a request)")
+    ap.add_argument("--dev", action="store_true", help="serve with --dev (no token check), to see what the per-request token look-up costs")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.quick:
@@ -111,18 +152,20 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     singles = records(0, args.single, rng)
     batches = [records(10_000_000 + b * args.batch_size, args.batch_size, rng) for b in range(args.batches)]
-    out: dict[str, Any] = {"single": args.single, "concurrency": args.concurrency, "batches": args.batches, "batch_size": args.batch_size}
+    out: dict[str, Any] = {"single": args.single, "concurrency": args.concurrency, "batches": args.batches, "batch_size": args.batch_size,
+                           "token_check": not args.dev, "client": args.client}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         config = folder / "steward.yaml"
         config.write_text(yaml.safe_dump({"store": str(folder / "served.duckdb"), "models": [MODEL]}))
         with DuckDBStore(folder / "served.duckdb") as store:
             token = create_token(store, name="bench", scopes=["ingest"])[1]
-        proc, url = start_server(config, folder / "server.log")
+        proc, url = start_server(config, folder / "server.log", *(["--dev"] if args.dev else []))
         try:
             print("single predictions over HTTP...", file=sys.stderr)
             t0 = time.perf_counter()
-            lat = asyncio.run(send_singles(url, token, singles, args.concurrency))
+            send = send_singles_raw if args.client == "raw" else send_singles
+            lat = asyncio.run(send(url, token, singles, args.concurrency))
             wall = time.perf_counter() - t0
             out["http_single_per_s"] = args.single / wall
             out["http_single_p50_ms"] = float(np.percentile(lat, 50) * 1000)
@@ -157,7 +200,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(out))
         return
-    print(f"single predictions: {out['http_single_per_s']:,.0f}/s over HTTP ({args.concurrency} clients), "
+    print(f"single predictions: {out['http_single_per_s']:,.0f}/s over HTTP ({args.concurrency} {args.client} clients"
+          f"{', no token check' if args.dev else ''}), "
           f"p50 {out['http_single_p50_ms']:.1f} ms, p99 {out['http_single_p99_ms']:.1f} ms "
           f"(target 2,000/s, p99 < 50 ms); library in process: {out['library_single_per_s']:,.0f}/s")
     print(f"batches of {args.batch_size:,}: {out['http_batch_predictions_per_s']:,.0f} predictions/s over HTTP "

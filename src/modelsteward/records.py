@@ -66,6 +66,7 @@ FEEDBACK_FIELDS = (
     "csat", "resolution_hours", "reviewer", "comment",
 )
 MAX_REPORTED_ROWS = 10_000
+_SMALL_ROWS = 64  # fewer dicts than this are validated row by row (modelsteward.records_small)
 
 
 def feature_column(name: str) -> str:
@@ -220,6 +221,10 @@ def _type_name(v: Any) -> str:
 
 
 def _python_numbers(values: list[Any], field: str, problems: list[tuple[int, str, str]]) -> pa.Array:
+    return pa.array(_number_values(values, field, problems), type=pa.float64())
+
+
+def _number_values(values: list[Any], field: str, problems: list[tuple[int, str, str]]) -> list[float | None]:
     out: list[float | None] = []
     for i, v in enumerate(values):
         if v is None:
@@ -233,10 +238,14 @@ def _python_numbers(values: list[Any], field: str, problems: list[tuple[int, str
             what = "a boolean" if isinstance(v, (bool, np.bool_)) else repr(v) if isinstance(v, str) else _type_name(v)
             problems.append((i, field, f"expected a number, got {what}"[:200]))
             out.append(None)
-    return pa.array(out, type=pa.float64())
+    return out
 
 
 def _python_texts(values: list[Any], field: str, problems: list[tuple[int, str, str]]) -> pa.Array:
+    return pa.array(_text_values(values, field, problems), type=pa.string())
+
+
+def _text_values(values: list[Any], field: str, problems: list[tuple[int, str, str]]) -> list[str | None]:
     """Text as given; whole numbers and booleans are read as text the way Arrow casts them."""
     out: list[str | None] = []
     for i, v in enumerate(values):
@@ -249,7 +258,7 @@ def _python_texts(values: list[Any], field: str, problems: list[tuple[int, str, 
         else:
             problems.append((i, field, f"expected text, got {_type_name(v)}"))
             out.append(None)
-    return pa.array(out, type=pa.string())
+    return out
 
 
 def _python_column(values: list[Any]) -> pa.Array:
@@ -324,23 +333,27 @@ def _timestamps(col: pa.ChunkedArray | None, n: int, batch: _Batch, field: str, 
     elif pa.types.is_date(col.type):
         arr = col.combine_chunks().cast(pa.timestamp("us"))
     else:
-        values = col.to_pylist()
-        parsed: list[datetime | None] = []
-        bad = np.zeros(n, bool)
-        for i, v in enumerate(values):
-            if v is None:
-                parsed.append(None)
-                continue
-            try:
-                ts = v if isinstance(v, datetime) else datetime.fromisoformat(str(v).replace("Z", "+00:00"))
-            except ValueError:
-                bad[i] = True
-                parsed.append(None)
-                continue
-            parsed.append(ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts)
-        batch.add(bad, field, "expected an ISO 8601 timestamp such as 2026-01-05T09:30:00Z")
-        arr = pa.array(parsed, type=pa.timestamp("us"))
+        arr = pa.array(_parse_timestamps(col.to_pylist(), batch, field), type=pa.timestamp("us"))
     return pc.fill_null(arr, pa.scalar(now, pa.timestamp("us")))
+
+
+def _parse_timestamps(values: list[Any], batch: _Batch, field: str) -> list[datetime | None]:
+    """Values read one by one as naive UTC timestamps (None where missing or unreadable)."""
+    parsed: list[datetime | None] = []
+    bad = np.zeros(len(values), bool)
+    for i, v in enumerate(values):
+        if v is None:
+            parsed.append(None)
+            continue
+        try:
+            ts = v if isinstance(v, datetime) else datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+        except ValueError:
+            bad[i] = True
+            parsed.append(None)
+            continue
+        parsed.append(ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts)
+    batch.add(bad, field, "expected an ISO 8601 timestamp such as 2026-01-05T09:30:00Z")
+    return parsed
 
 
 def normalise_predictions(
@@ -365,6 +378,13 @@ def normalise_predictions(
     >>> t.column("f_x").to_pylist(), t.column("prediction").to_pylist()
     ([1.5], ['yes'])
     """
+    if isinstance(data, (list, tuple)) and 0 < len(data) < _SMALL_ROWS and not columns and not attribute_columns \
+            and all(isinstance(r, Mapping) for r in data):
+        from modelsteward.records_small import normalise_small  # the same checks, row by row: no Arrow fixed cost
+
+        small = normalise_small(data, model)
+        if small is not None:
+            return small
     kinds = {"prediction_id": "text", "prediction": "text", "model_version": "text", "error": "text", "user_id": "text",
              "confidence": "number", "latency_ms": "number"}
     kinds.update({f.name: "number" if f.type == "numeric" else "text" for f in model.features})
@@ -473,6 +493,10 @@ def _probabilities(col: pa.ChunkedArray | None, model: ModelConfig, batch: _Batc
     values = col.to_pylist()
     if pa.types.is_struct(col.type):  # a struct has every key of every row; a key a row lacked is None
         values = [None if v is None else {k: p for k, p in v.items() if p is not None} for v in values]
+    return pa.array(_probability_values(values, model, batch), type=pa.string())
+
+
+def _probability_values(values: list[Any], model: ModelConfig, batch: _Batch) -> list[str | None]:
     out: list[str | None] = []
     for i, v in enumerate(values):
         if v is None:
@@ -491,7 +515,7 @@ def _probabilities(col: pa.ChunkedArray | None, model: ModelConfig, batch: _Batc
             out.append(None)
         else:
             out.append(json.dumps({k: float(p) for k, p in sorted(v.items())}))
-    return pa.array(out, type=pa.string())
+    return out
 
 
 def _check_probabilities(v: Any, labels: list[str]) -> str | None:
@@ -519,8 +543,12 @@ def _attributes(table: pa.Table, col: pa.ChunkedArray | None, attribute_columns:
         return pa.nulls(n, pa.string())
     base = col.to_pylist() if col is not None else [None] * n
     extra = {c: table.column(c).to_pylist() for c in attribute_columns if c in table.column_names}
+    return pa.array(_attribute_values(base, extra, batch), type=pa.string())
+
+
+def _attribute_values(base: list[Any], extra: dict[str, list[Any]], batch: _Batch) -> list[str | None]:
     out: list[str | None] = []
-    for i in range(n):
+    for i in range(len(base)):
         v = base[i]
         if isinstance(v, str):
             try:
@@ -540,7 +568,7 @@ def _attributes(table: pa.Table, col: pa.ChunkedArray | None, attribute_columns:
         except (TypeError, ValueError) as exc:
             batch.report(i, "attributes", f"not storable as JSON: {exc}")
             out.append(None)
-    return pa.array(out, type=pa.string())
+    return out
 
 
 def _collapse_duplicates(table: pa.Table, batch: _Batch) -> pa.Table:

@@ -68,19 +68,35 @@ class GroupWriter:
         if len(records) == 1:
             return [self._write_one(model, records[0])]
         ids = [str(r["prediction_id"]) for r in records]
-        table = DuckDBStore.predictions_table(model)
-        stored = {r[0] for r in self.monitor.store.query(
-            f"SELECT prediction_id FROM {table} WHERE prediction_id IN (SELECT unnest(?::VARCHAR[]))", [ids])}
+        repeats = len(ids) - len(set(ids))  # copies within the group: identical ones are collapsed
         try:
-            self.monitor.log_predictions(records, model=model)
+            result = self.monitor.log_predictions(records, model=model)
         except StewardError:
             return [self._write_one(model, r) for r in records]
+        # Usually every id is new and no look-up is needed; only a retry of an id stored earlier
+        # makes the store count more duplicates than the group's own copies.
+        stored = self._stored_before(model, ids, result.inserted) if result.duplicates > repeats else set()
         out: list[bool | BaseException] = []
         seen: set[str] = set()
         for pid in ids:
             out.append(pid in stored or pid in seen)
             seen.add(pid)
         return out
+
+    def _stored_before(self, model: str, ids: list[str], inserted: int) -> set[str]:
+        """The ids of a group just written that were stored by an earlier write.
+
+        The rows of one write share one ``ingested_at``, later than any earlier write's (writes
+        are serialised under the process lock), so the latest time among the group's ids is this
+        write's, unless it inserted nothing.
+        """
+        table = DuckDBStore.predictions_table(model)
+        rows = self.monitor.store.query(
+            f"SELECT prediction_id, ingested_at FROM {table} WHERE prediction_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        if not inserted:
+            return {r[0] for r in rows}
+        latest = max(r[1] for r in rows)
+        return {r[0] for r in rows if r[1] != latest}
 
     def _write_one(self, model: str, record: dict[str, Any]) -> bool | BaseException:
         try:
