@@ -109,3 +109,24 @@ def test_require_role_reads_the_session_cookie(config_file) -> None:  # type: ig
         assert client.get("/decide-something").json()["error"]["code"] == "insufficient_role"
         client.cookies.set(auth.SESSION_COOKIE, reviewer)
         assert client.get("/decide-something").json() == {"reviewer": "rita"}
+
+
+def test_live_tokens_are_remembered_briefly_and_revocation_here_is_immediate(store: DuckDBStore,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(auth.time, "monotonic", lambda: clock[0])
+    tok, secret = auth.create_token(store, name="ingester", scopes=["ingest"])
+    assert auth.token_identity(store, secret) == tok
+    # revoked by another process sharing the store (a direct UPDATE): remembered until the cache expires
+    store.query("UPDATE api_tokens SET revoked_at = now() WHERE token_id = ?", [tok.token_id])
+    clock[0] += auth.TOKEN_CACHE_SECONDS - 0.01
+    assert auth.token_identity(store, secret) == tok
+    clock[0] += 0.02
+    assert auth.token_identity(store, secret) is None
+    # revoked in this process: refused at once, even while remembered
+    tok2, secret2 = auth.create_token(store, name="reader", scopes=["read"])
+    assert auth.token_identity(store, secret2) == tok2
+    auth.revoke_token(store, tok2.token_id)
+    assert auth.token_identity(store, secret2) is None
+    # a secret that matches no token is refused (and never remembered)
+    assert auth.token_identity(store, auth.TOKEN_PREFIX + "nope") is None

@@ -32,6 +32,8 @@ import hmac
 import json
 import os
 import secrets
+import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -265,15 +267,45 @@ def revoke_token(store: DuckDBStore, token_id: str) -> None:
         if not con.execute("SELECT 1 FROM api_tokens WHERE token_id = ? AND revoked_at IS NULL", [token_id]).fetchall():
             raise NotFoundError(f"no live token {token_id!r}", hint="`steward token list` shows the live tokens")
         con.execute("UPDATE api_tokens SET revoked_at = ? WHERE token_id = ?", [_now(), token_id]).fetchall()
+    with _token_cache_lock:  # effective at once in this process
+        for key in [k for k, (t, _) in _token_cache.items() if t.token_id == token_id]:
+            del _token_cache[key]
+
+
+#: How long a live token found in the store is remembered by this process. A revocation made in
+#: this process (``revoke_token``) takes effect at once; one made by another process sharing the
+#: store takes effect within this many seconds. Unknown secrets are never remembered.
+TOKEN_CACHE_SECONDS = 5.0
+_token_cache: dict[tuple[int, str], tuple[ApiToken, float]] = {}
+_token_cache_lock = threading.Lock()
 
 
 def token_identity(store: DuckDBStore, secret: str | None) -> ApiToken | None:
-    """The live token whose secret this is, else None."""
+    """The live token whose secret this is, else None.
+
+    Each request carries its token, so live tokens are remembered for
+    :data:`TOKEN_CACHE_SECONDS` (keyed by the secret's hash) to keep the look-up off the store,
+    where it would wait behind ingest writes.
+    """
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
+    digest = _sha256(secret)
+    key, now = (id(store), digest), time.monotonic()
+    with _token_cache_lock:
+        hit = _token_cache.get(key)
+    if hit is not None and hit[1] > now:
+        return hit[0]
     rows = store.query("SELECT token_id, name, scopes, created_at, revoked_at FROM api_tokens "
-                       "WHERE token_hash = ? AND revoked_at IS NULL", [_sha256(secret)])
-    return _token(rows[0]) if rows else None
+                       "WHERE token_hash = ? AND revoked_at IS NULL", [digest])
+    token = _token(rows[0]) if rows else None
+    with _token_cache_lock:
+        if token is None:
+            _token_cache.pop(key, None)
+        else:
+            if len(_token_cache) > 10_000:  # bounded: drop everything rather than grow
+                _token_cache.clear()
+            _token_cache[key] = (token, now + TOKEN_CACHE_SECONDS)
+    return token
 
 
 # -- FastAPI dependencies --------------------------------------------------------------------
