@@ -39,6 +39,7 @@ from modelsteward.performance.window import window_estimate
 from modelsteward.records import feature_column, normalise_feedback, normalise_predictions
 from modelsteward.reference import ReferenceProfile, build_reference, load_profile
 from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.times import naive_utc
 
 if TYPE_CHECKING:
     from modelsteward.review.queue import ReviewQueue
@@ -322,9 +323,7 @@ class Monitor:
     def due_windows(self, model: str | None = None, *, until: datetime | None = None) -> list[datetime]:
         """Windows that have ended by ``until`` and are new or received data since last computed."""
         cfg = self.model(model)
-        until = until or _now()
-        if until.tzinfo is not None:  # stored times are naive UTC
-            until = until.astimezone(UTC).replace(tzinfo=None)
+        until = naive_utc(until or _now())  # stored times are naive UTC
         table = DuckDBStore.predictions_table(cfg.name)
         win = window_start_sql(cfg)
         length = WINDOW_LENGTH[cfg.window]
@@ -370,9 +369,7 @@ class Monitor:
         ``progress(done, total)`` is called after each window (for a progress bar).
         """
         cfg = self.model(model)
-        until = until or _now()
-        if until.tzinfo is not None:  # stored times are naive UTC
-            until = until.astimezone(UTC).replace(tzinfo=None)
+        until = naive_utc(until or _now())  # stored times are naive UTC
         profile = self.reference(cfg.name)
         due = self.due_windows(cfg.name, until=until)
         if everything:

@@ -7,7 +7,7 @@ in UTC; give them to replay or script.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
@@ -15,6 +15,7 @@ from rich.table import Table
 
 from modelsteward.cli import _monitor, _print_json, _sev_style, handle_errors, json_option, main, out
 from modelsteward.config import SEVERITIES, parse_duration
+from modelsteward.times import naive_utc, utcnow
 
 __all__ = ["alerts", "incidents"]
 
@@ -27,9 +28,7 @@ by_option = click.option("--by", required=True, help="Who does it (stored with t
 
 
 def _now(at: datetime | None) -> datetime:
-    if at is None:
-        return datetime.now(UTC).replace(tzinfo=None)
-    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
+    return utcnow() if at is None else naive_utc(at)
 
 
 def _when(x: datetime | None) -> str:

@@ -19,7 +19,6 @@ out). The baseline is the reference period when the reference is one, else the
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +27,7 @@ from modelsteward.config import ModelConfig
 from modelsteward.drift.kinds import stored_diagnoses
 from modelsteward.errors import InsufficientDataError, NotFoundError
 from modelsteward.metrics.segments import (
+    ATTRIBUTE_KEY,
     DriftExplanation,
     DropExplanation,
     SegmentMetrics,
@@ -41,7 +41,6 @@ from modelsteward.store.duckdb_store import DuckDBStore
 __all__ = ["MAX_SEGMENTS", "Triage", "default_dimensions", "triage"]
 
 MAX_SEGMENTS = 50
-_ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")  # the keys segment_metrics accepts (used with fullmatch)
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ def default_dimensions(store: DuckDBStore, model: ModelConfig, start: datetime, 
         [start, end])
     text = set(model.diagnosis.text.attributes)
     for (key,) in keys:
-        if key in text or not _ATTRIBUTE_KEY.fullmatch(str(key)):
+        if key in text or not ATTRIBUTE_KEY.fullmatch(str(key)):
             continue
         n = store.query(
             f"SELECT count(DISTINCT json_extract_string(attributes, '$.\"' || ? || '\"')) FROM {table} WHERE ts >= ? AND ts < ?",

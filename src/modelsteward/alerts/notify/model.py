@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
+
+from modelsteward.times import naive_utc, utcnow
 
 __all__ = ["KINDS", "Notification", "NotificationKind", "naive_utc", "utcnow"]
 
@@ -31,16 +33,6 @@ NotificationKind = Literal["firing", "acknowledged", "escalated", "resolved"]
 KINDS: tuple[NotificationKind, ...] = ("firing", "acknowledged", "escalated", "resolved")
 
 
-def utcnow() -> datetime:
-    """Now, as the naive UTC datetime the store keeps."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def naive_utc(x: datetime | None) -> datetime | None:
-    """A datetime in naive UTC (an aware one is converted; a naive one is taken as UTC)."""
-    if x is None or x.tzinfo is None:
-        return x
-    return x.astimezone(UTC).replace(tzinfo=None)
 
 
 def _iso(x: datetime | None) -> str | None:

@@ -6,10 +6,11 @@ from datetime import datetime
 
 from modelsteward.config import ModelConfig
 from modelsteward.errors import NotFoundError
-from modelsteward.metrics.segments.query import _model_config, _naive
+from modelsteward.metrics.segments.query import _model_config
 from modelsteward.metrics.segments.results import DriftDriver, DriftExplanation
 from modelsteward.metrics.window import window_bounds
 from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.times import naive_utc
 
 __all__ = ["explain_drift"]
 
@@ -56,7 +57,7 @@ def explain_drift(
                                 hint="run `steward check` (drift needs a reference in steward.yaml)")
         ws: datetime = latest
     else:
-        ws = window_bounds(cfg, _naive(window))[0]
+        ws = window_bounds(cfg, naive_utc(window))[0]
     status_rank = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(_STATUS_ORDER))
     # Each verdict row records the test its effect comes from and that test's threshold.
     rows = store.query(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from modelsteward.config import ModelConfig
@@ -16,6 +16,7 @@ from modelsteward.errors import ConfigError
 from modelsteward.feedback.labels import resolved_labels_sql
 from modelsteward.records import feature_column
 from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
+from modelsteward.times import naive_utc
 
 __all__ = ["ATTRIBUTE_KEY", "COLUMN_DIMENSIONS"]
 
@@ -110,15 +111,10 @@ def _model_config(store: DuckDBStore, model: ModelConfig | str) -> ModelConfig:
     return ModelConfig.model_validate_json(store.query("SELECT config FROM models WHERE name = ?", [model])[0][0])
 
 
-def _naive(when: datetime) -> datetime:
-    """Stored times are naive UTC."""
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo is not None else when
-
-
 def _period(name: str, period: Sequence[datetime]) -> tuple[datetime, datetime]:
     if len(period) != 2:
         raise ConfigError(f"expected ({name}_start, {name}_end), got {period!r}", path=name)
-    start, end = _naive(period[0]), _naive(period[1])
+    start, end = naive_utc(period[0]), naive_utc(period[1])
     if not start < end:
         raise ConfigError(f"the {name} period must start before it ends ({start} .. {end})", path=name)
     return start, end

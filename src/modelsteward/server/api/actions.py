@@ -16,6 +16,7 @@ from modelsteward.errors import NotFoundError
 from modelsteward.server.api._common import Page, jsonable, model_of, paginate
 from modelsteward.server.auth import Principal, require_scope
 from modelsteward.server.runtime import call, monitor_of
+from modelsteward.times import naive_utc
 
 __all__ = ["router"]
 
@@ -114,7 +115,7 @@ async def create_silence(request: Request, model: str, body: SilenceIn, principa
     cfg = model_of(request, model)
     mon = monitor_of(request)
     now = _now()
-    starts = body.starts_at.astimezone(UTC).replace(tzinfo=None) if body.starts_at and body.starts_at.tzinfo else (body.starts_at or now)
+    starts = naive_utc(body.starts_at) or now
     matchers = [m for m in body.matchers if not m.replace(" ", "").startswith("model=")] + [f"model={cfg.name}"]
     silence = await call(request, lambda: mon.alerting.silence(matchers, starts_at=starts, ends_at=starts + parse_duration(body.duration),
                                                                created_by=principal.name, comment=body.comment, now=now))
