@@ -129,7 +129,7 @@ def configuration_reference() -> str:
     lines = [
         "# Configuration reference (`steward.yaml`)",
         "",
-        "Generated from the schema in `src/modelsteward/config.py` by `python -m modelsteward.config_docs`;",
+        "Generated from the schema in `src/modelsteward/config/` by `python -m modelsteward.config_docs`;",
         "do not edit by hand. `steward init` writes a commented example; `steward validate` checks a file.",
         "",
     ]
