@@ -420,7 +420,7 @@ def report(config: str, store: str | None, model: str | None, out_path: str) -> 
 @main.command()
 @click.option("--dir", "folder", default="steward-demo", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the demo's steward.yaml, training data, store and report.")
-@click.option("--serve", is_flag=True, help="Then serve the dashboard on loopback for the demo's store, with a sign-in printed.")
+@click.option("--serve/--no-serve", default=False, help="Then serve the dashboard on loopback for the demo's store, with a sign-in printed (`./dev demo` passes --serve).")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port for --serve.")
 @json_option
 @handle_errors
