@@ -38,6 +38,8 @@ import math
 
 import numpy as np
 
+from modelsteward.errors import InsufficientDataError
+
 __all__ = ["delong", "midranks", "roc_auc"]
 
 
@@ -53,6 +55,14 @@ def _mann_whitney(pos_rank_sum: float, m: int, n: int) -> float:
     return float((pos_rank_sum - m * (m + 1) / 2) / (m * n))
 
 
+def _check(scores: np.ndarray, m: int, n: int) -> None:
+    """Refuse NaN scores (they have no rank) and a class with no score (no AUC)."""
+    if m == 0 or n == 0:
+        raise InsufficientDataError(f"the AUC needs scores of both classes, got {m} positive and {n} negative")
+    if np.isnan(np.asarray(scores, dtype=np.float64)).any():
+        raise ValueError("scores must not be NaN; drop or impute the rows without a score")
+
+
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     """Mann-Whitney ROC AUC of ``scores`` for ``labels == 1`` over ``labels == 0`` (ties 1/2).
 
@@ -63,15 +73,23 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     labels : numpy.ndarray
         0/1 per row; both classes must occur.
 
+    Raises
+    ------
+    InsufficientDataError
+        If a class has no score.
+    ValueError
+        If a score is NaN.
+
     Returns
     -------
     float
         The probability that a random positive scores above a random negative, ties counted
         one half.
     """
-    ranks = midranks(scores)
     pos = labels == 1
     m, n = int(pos.sum()), int((~pos).sum())
+    _check(scores, m, n)
+    ranks = midranks(scores)
     return _mann_whitney(float(ranks[pos].sum()), m, n)
 
 
@@ -87,11 +105,22 @@ def delong(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
     Returns
     -------
     (auc, se) : tuple of float
-        The AUC (as :func:`roc_auc`) and ``sqrt(S10 / m + S01 / n)``.
+        The AUC (as :func:`roc_auc`) and ``sqrt(S10 / m + S01 / n)`` (NaN with one score in a class).
+
+    Raises
+    ------
+    InsufficientDataError
+        If a class has no score.
+    ValueError
+        If a score is NaN.
     """
     m, n = pos.size, neg.size
+    _check(np.concatenate([pos, neg]), m, n)
     ranks = midranks(np.concatenate([pos, neg]))
+    auc = _mann_whitney(float(ranks[:m].sum()), m, n)
+    if min(m, n) < 2:
+        return auc, math.nan
     v10 = (ranks[:m] - midranks(pos)) / n
     v01 = 1.0 - (ranks[m:] - midranks(neg)) / m
     var = float(v10.var(ddof=1) / m + v01.var(ddof=1) / n)
-    return _mann_whitney(float(ranks[:m].sum()), m, n), math.sqrt(max(var, 0.0))
+    return auc, math.sqrt(max(var, 0.0))

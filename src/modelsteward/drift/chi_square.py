@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
 
 from modelsteward.drift.psi import _count_pair
+from modelsteward.errors import InsufficientDataError
 
 __all__ = ["ChiSquareResult", "chi_square_homogeneity", "share_change"]
 
@@ -69,19 +71,61 @@ def chi_square_homogeneity(ref_counts: object, cur_counts: object) -> ChiSquareR
     >>> print(f"chi2={res.statistic:.3f} p={res.p_value:.4f} dof={res.dof} V={res.cramers_v:.3f}")
     chi2=2.420 p=0.4900 dof=3 V=0.055
     """
-    ref, cur = _count_pair(ref_counts, cur_counts)
-    keep = (ref > 0) | (cur > 0)
-    table = np.vstack([ref[keep], cur[keep]])
-    k = table.shape[1]
+    t = _table_shares(ref_counts, cur_counts)
+    k = t.r.size
     if k < 2:
         return ChiSquareResult(statistic=0.0, p_value=1.0, dof=0, cramers_v=0.0)
-    total = table.sum()
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / total
-    statistic = float(np.sum((table - expected) ** 2 / expected))
+    # sum (O - E)^2 / E = (R C / N) sum_j (r_j - c_j)^2 / p_j: the same statistic from shares in
+    # [0, 1], so that neither huge counts (R C overflows) nor tiny ones (E underflows) break it.
+    with np.errstate(over="ignore"):  # only for counts spanning more than the float range
+        spread = float(np.sum(np.divide((t.r - t.c) ** 2, t.p, out=np.zeros_like(t.p), where=t.p > 0)))
+    statistic = t.unscale(t.ref_total * t.w_cur * spread)
     dof = k - 1
     p_value = float(special.chdtrc(dof, statistic))  # = scipy.stats.chi2.sf, without importing scipy.stats
-    cramers_v = float(np.sqrt(statistic / (total * (min(2, k) - 1))))
+    cramers_v = float(np.sqrt(t.w_ref * t.w_cur * spread))  # sqrt(chi2 / N), as min(2, k) - 1 = 1
     return ChiSquareResult(statistic=statistic, p_value=p_value, dof=dof, cramers_v=cramers_v)
+
+
+@dataclass(frozen=True)
+class _TableShares:
+    """A 2 x k reference/current table as shares, over the categories seen on either side.
+
+    ``r``, ``c``: each row's shares; ``p``: the pooled shares; ``w_ref``, ``w_cur``: each row's
+    share of the table (``R / N``, ``C / N``); ``ref_total``, ``cur_total``: ``R`` and ``C`` in
+    units of ``2**exponent`` (the counts are rescaled exactly so that the largest is in
+    [0.5, 1)), so that no step overflows or divides zero by zero for counts from 1e-300 to 1e308.
+    """
+
+    r: np.ndarray
+    c: np.ndarray
+    p: np.ndarray
+    w_ref: float
+    w_cur: float
+    ref_total: float
+    cur_total: float
+    exponent: int
+
+    def unscale(self, statistic: float) -> float:
+        """A statistic linear in the counts, back in their units (``inf`` beyond the float range)."""
+        try:
+            return math.ldexp(statistic, self.exponent)
+        except OverflowError:
+            return math.inf
+
+
+def _table_shares(ref_counts: object, cur_counts: object) -> _TableShares:
+    ref, cur = _count_pair(ref_counts, cur_counts)
+    keep = (ref > 0) | (cur > 0)
+    exponent = math.frexp(float(max(ref.max(), cur.max())))[1]
+    ref, cur = np.ldexp(ref[keep], -exponent), np.ldexp(cur[keep], -exponent)
+    big, small = float(ref.sum()), float(cur.sum())
+    if big == 0.0 or small == 0.0:  # a side of subnormal counts only, below 2**-1074 of the other
+        raise InsufficientDataError("one side's counts are negligible next to the other's (a ratio beyond 1e308)")
+    total = big + small
+    w_ref, w_cur = big / total, small / total
+    r, c = ref / big, cur / small
+    p = w_ref * r + w_cur * c
+    return _TableShares(r, c, p, w_ref, w_cur, big, small, exponent)
 
 
 def share_change(ref_counts: object, cur_counts: object) -> np.ndarray:

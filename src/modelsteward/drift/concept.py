@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from modelsteward.errors import InsufficientDataError
 from modelsteward.metrics.segments import newcombe_interval, wilson_interval
 
 __all__ = ["DropTest", "accuracy_drop", "f1_drop", "f1_from_confusion"]
@@ -101,6 +102,8 @@ def accuracy_drop(*, correct: int, n: int, reference_correct: int | None = None,
         method = "Newcombe hybrid score interval; pooled two-proportion z-test (one-sided)"
     elif reference_accuracy is not None:
         p0 = float(reference_accuracy)
+        if not 0.0 <= p0 <= 1.0:  # also refuses NaN
+            raise ValueError(f"reference_accuracy must be in [0, 1], got {reference_accuracy!r}")
         w_lo, w_hi = wilson_interval(correct, n)
         lo, hi = p0 - w_hi, p0 - w_lo
         se = math.sqrt(p0 * (1 - p0) / n)
@@ -142,10 +145,13 @@ def f1_from_confusion(confusion: Confusion, *, positive: str | None = None) -> f
     >>> round(f1_from_confusion({("a", "a"): 8, ("a", "b"): 2, ("b", "b"): 5, ("b", "a"): 1}, positive="a"), 4)
     0.8421
     """
-    classes = sorted({p for p, _ in confusion} | {t for _, t in confusion} | ({positive} if positive else set()))
+    classes = sorted({p for p, _ in confusion} | {t for _, t in confusion} | ({positive} if positive is not None else set()))
     m = _matrix(confusion, classes)
-    pos = classes.index(positive) if positive else None
-    return float(_f1(m, pos, np.arange(len(classes))))
+    pos = classes.index(positive) if positive is not None else None
+    seen = np.flatnonzero((m.sum(axis=0) + m.sum(axis=1)) > 0)  # a cell with count 0 shows no class
+    if seen.size == 0:
+        raise InsufficientDataError("the confusion matrix has no labelled prediction: F1 is undefined")
+    return float(_f1(m, pos, seen))
 
 
 def f1_drop(confusion: Confusion, *, reference: Confusion | None = None, reference_f1: float | None = None,
@@ -162,9 +168,11 @@ def f1_drop(confusion: Confusion, *, reference: Confusion | None = None, referen
         raise ValueError("the window has no labelled predictions")
     if reference is None and reference_f1 is None:
         raise ValueError("give the reference as a confusion matrix or as reference_f1")
+    if reference is not None and int(sum(reference.values())) <= 0:
+        raise ValueError("the reference confusion matrix has no labelled predictions")
     cells = dict(confusion) | (dict(reference) if reference else {})
-    classes = sorted({p for p, _ in cells} | {t for _, t in cells} | ({positive} if positive else set()))
-    pos = classes.index(positive) if positive else None
+    classes = sorted({p for p, _ in cells} | {t for _, t in cells} | ({positive} if positive is not None else set()))
+    pos = classes.index(positive) if positive is not None else None
     rng = np.random.default_rng(seed)
     k = len(classes)
 
@@ -186,7 +194,7 @@ def f1_drop(confusion: Confusion, *, reference: Confusion | None = None, referen
     lo, hi = (float(x) for x in np.percentile(falls, [2.5, 97.5]))
     drop = f_ref - f_cur
     p_value = float((1 + np.count_nonzero(falls <= 0)) / (draws + 1))
-    name = f"f1.{positive}" if positive else "f1_macro"
+    name = f"f1.{positive}" if positive is not None else "f1_macro"
     return DropTest(name, f_ref, f_cur, drop, lo, hi, p_value, n_ref, n,
                     f"parametric bootstrap of the confusion matrices ({draws} draws, seed {seed}); percentile interval and test",
                     bool(p_value < alpha and drop >= min_drop))

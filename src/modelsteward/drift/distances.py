@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from modelsteward.drift.chi_square import _table_shares
 from modelsteward.drift.psi import _count_pair
 
 __all__ = ["GTestResult", "cohens_w", "g_test", "hellinger", "jensen_shannon", "total_variation"]
@@ -242,19 +243,20 @@ def g_test(ref_counts: object, cur_counts: object) -> GTestResult:
     >>> print(f"G={res.statistic:.3f} p={res.p_value:.4f} dof={res.dof} w={res.effect_size:.3f}")
     G=5.022 p=0.1702 dof=3 w=0.164
     """
-    ref, cur = _count_pair(ref_counts, cur_counts)
-    keep = (ref > 0) | (cur > 0)
-    table = np.vstack([ref[keep], cur[keep]])
-    k = table.shape[1]
+    t = _table_shares(ref_counts, cur_counts)
+    k = t.r.size
     if k < 2:
         return GTestResult(statistic=0.0, p_value=1.0, dof=0, effect_size=0.0)
-    total = table.sum()
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / total
-    statistic = float(np.sum(2.0 * special.xlogy(table, table / expected)))
-    statistic = max(statistic, 0.0)  # G >= 0; rounding can leave -1e-16 for identical shares
+    # 2 sum O ln(O / E) = 2 (R KL(r || p) + C KL(c || p)): from shares, so that huge counts do not
+    # overflow E = R C / N and tiny ones do not underflow it to 0.
+    where = t.p > 0
+    kl_ref = float(np.sum(special.rel_entr(t.r[where], t.p[where])))
+    kl_cur = float(np.sum(special.rel_entr(t.c[where], t.p[where])))
+    scaled = max(2.0 * (t.ref_total * kl_ref + t.cur_total * kl_cur), 0.0)  # rounding can leave -1e-16
+    statistic = t.unscale(scaled)
     dof = k - 1
     p_value = float(special.chdtrc(dof, statistic))  # = scipy.stats.chi2.sf
-    w = cohens_w(statistic, float(ref.sum()), float(cur.sum()))
+    w = cohens_w(scaled, t.ref_total, t.cur_total)  # w does not depend on the unit of the counts
     return GTestResult(statistic=statistic, p_value=p_value, dof=dof, effect_size=w)
 
 
@@ -312,4 +314,6 @@ def cohens_w(statistic: float, n_ref: float, n_cur: float) -> float:
         raise ValueError(f"statistic must be a finite number >= 0, got {statistic!r}")
     if not (math.isfinite(a) and math.isfinite(b) and a > 0.0 and b > 0.0):
         raise ValueError(f"n_ref and n_cur must be positive, got {n_ref!r} and {n_cur!r}")
-    return math.sqrt(stat * (a + b) / (a * b))
+    # sqrt(stat (1/a + 1/b)) arranged so that no intermediate overflows (stat and totals near 1e300).
+    small, large = min(a, b), max(a, b)
+    return math.sqrt(stat) / math.sqrt(small) * math.sqrt(1.0 + small / large)

@@ -82,36 +82,45 @@ class JointDrift:
         s = self.model.diagnosis.multivariate
         if not s.enabled or not self._kinds:
             return {}, []
-        from modelsteward.drift.multivariate import domain_classifier, pca_reconstruction
+        from modelsteward.drift.multivariate import ReconstructionResult, domain_classifier, pca_reconstruction
 
         ref, cur = self.reference_sample(), self.window_sample(start, end)
         n_ref, n_cur = len(next(iter(ref.values()))), len(next(iter(cur.values())))
         try:
             dc = domain_classifier(ref, cur, kinds=self._kinds, seed=s.seed, max_rows=s.sample_rows, min_auc=s.min_auc)
-            pca = pca_reconstruction(ref, cur, kinds=self._kinds, seed=s.seed, max_rows=s.sample_rows)
         except InsufficientDataError as exc:
             return {}, [DriftResult("multivariate", "domain_classifier", "not_enough_data", exc.message,
                                     n_reference=n_ref, n_current=n_cur)]
+        try:
+            pca: ReconstructionResult | None = pca_reconstruction(ref, cur, kinds=self._kinds, seed=s.seed, max_rows=s.sample_rows)
+        except InsufficientDataError as exc:  # e.g. the reference lies exactly in its principal subspace
+            pca, pca_reason = None, exc.message
         top = ", ".join(f.feature for f in dc.features[:3])
         dc_reading = (f"A classifier {'tells' if dc.drift else 'cannot reliably tell'} the window's inputs from the reference's "
                       f"(cross-validated AUC {dc.auc:.3f}, 95% CI {dc.ci_low:.3f}-{dc.ci_high:.3f}; 0.5 = indistinguishable, "
                       f"drift from {dc.min_auc:.2f}); most separating: {top}.")
-        pca_reading = (f"Rows are reconstructed from the reference's {pca.components} principal components with "
-                       f"{pca.ratio:.2f} times the reference's error (95% CI {pca.ratio_ci_low:.2f}-{pca.ratio_ci_high:.2f}, "
-                       f"p = {pca.p_value:.2g}): "
-                       + ("the way the inputs vary together changed." if pca.drift else "no change in how the inputs vary together."))
         results = [
             DriftResult("multivariate", "domain_classifier", _status(dc.drift, dc.ci_low > 0.5), dc_reading, statistic=dc.auc,
                         p_value=dc.p_value, effect_size=dc.auc - 0.5, n_reference=dc.n_reference, n_current=dc.n_current,
                         details=dc.to_dict()),
-            DriftResult("multivariate", "pca_reconstruction", _status(pca.drift, pca.p_value < 0.05), pca_reading,
-                        statistic=pca.ratio, p_value=pca.p_value, effect_size=pca.ratio - 1.0,
-                        n_reference=pca.n_reference_holdout, n_current=pca.n_current, details=pca.to_dict()),
         ]
+        if pca is None:
+            results.append(DriftResult("multivariate", "pca_reconstruction", "not_enough_data", pca_reason,
+                                       n_reference=n_ref, n_current=n_cur))
+        else:
+            pca_reading = (f"Rows are reconstructed from the reference's {pca.components} principal components with "
+                           f"{pca.ratio:.2f} times the reference's error (95% CI {pca.ratio_ci_low:.2f}-{pca.ratio_ci_high:.2f}, "
+                           f"p = {pca.p_value:.2g}): "
+                           + ("the way the inputs vary together changed." if pca.drift else "no change in how the inputs vary together."))
+            results.append(DriftResult("multivariate", "pca_reconstruction", _status(pca.drift, pca.p_value < 0.05), pca_reading,
+                                       statistic=pca.ratio, p_value=pca.p_value, effect_size=pca.ratio - 1.0,
+                                       n_reference=pca.n_reference_holdout, n_current=pca.n_current, details=pca.to_dict()))
         metrics: dict[str, float | None] = {
             "drift.multivariate.domain_auc": dc.auc, "drift.multivariate.domain_auc_lower": dc.ci_low,
-            "drift.multivariate.domain_auc_p_value": dc.p_value, "drift.multivariate.pca_error_ratio": pca.ratio,
-            "drift.multivariate.pca_p_value": pca.p_value, "drift.multivariate.drifted": 1.0 if dc.drift or pca.drift else 0.0,
+            "drift.multivariate.domain_auc_p_value": dc.p_value,
+            "drift.multivariate.pca_error_ratio": pca.ratio if pca else None,
+            "drift.multivariate.pca_p_value": pca.p_value if pca else None,
+            "drift.multivariate.drifted": 1.0 if dc.drift or (pca is not None and pca.drift) else 0.0,
         }
         return metrics, results
 

@@ -45,7 +45,9 @@ def _knn_mean(x: np.ndarray, neighbours: np.ndarray, sq_norms: np.ndarray, k: in
     out = np.empty(x.shape[0], dtype=np.float64)
     for start in range(0, x.shape[0], _CHUNK):
         xb = x[start : start + _CHUNK]
-        d2 = np.einsum("ij,ij->i", xb, xb)[:, None] - 2.0 * (xb @ neighbours.T) + sq_norms[None, :]
+        with np.errstate(over="ignore", invalid="ignore"):  # a row beyond the float range is infinitely far
+            d2 = np.einsum("ij,ij->i", xb, xb)[:, None] - 2.0 * (xb @ neighbours.T) + sq_norms[None, :]
+        d2[~np.isfinite(d2)] = np.inf  # inf - inf would read NaN: a NaN percentile, not "the most novel"
         np.maximum(d2, 0.0, out=d2)
         nearest = np.partition(d2, k - 1, axis=1)[:, :k] if k < d2.shape[1] else d2
         out[start : start + xb.shape[0]] = np.sqrt(nearest).mean(axis=1)
@@ -231,7 +233,9 @@ class NoveltyScorer:
     def distance_one(self, row: Mapping[str, Any]) -> float:
         """Raw score of one record (feature name -> value)."""
         x = self.encoder.transform_one(row)
-        d2 = float(x @ x) - 2.0 * (self._neighbours @ x) + self._sq_norms
+        with np.errstate(over="ignore", invalid="ignore"):  # as in _knn_mean: beyond the float range is infinitely far
+            d2 = float(x @ x) - 2.0 * (self._neighbours @ x) + self._sq_norms
+        d2[~np.isfinite(d2)] = np.inf
         np.maximum(d2, 0.0, out=d2)
         nearest = np.partition(d2, self.k - 1)[: self.k] if self.k < d2.size else d2
         return float(np.sqrt(nearest).mean())

@@ -35,6 +35,10 @@ def _count_vector(x: object, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be a non-empty 1-D array of counts, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError(f"{name} must hold non-negative, finite counts")
+    with np.errstate(over="ignore"):
+        total = float(np.sum(arr))
+    if not np.isfinite(total):
+        raise ValueError(f"{name} must have a finite total; these counts add up beyond the float range")
     return arr
 
 

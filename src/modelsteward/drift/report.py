@@ -40,7 +40,7 @@ from typing import Any
 from modelsteward.config import IDENTIFIER, DriftSettings, ModelConfig
 from modelsteward.drift.assemble import assemble, categorical_test
 from modelsteward.drift.window_drift import DriftResult, _Tested
-from modelsteward.errors import ConfigError
+from modelsteward.errors import ConfigError, InsufficientDataError
 
 __all__ = ["DriftReport", "SubjectVerdict", "drift_report"]
 
@@ -266,8 +266,11 @@ def _multivariate(con: Any, ref_path: Path, cur_path: Path, kinds: Mapping[str, 
 
     ref, cur = sample(ref_path), sample(cur_path)
     dc = domain_classifier(ref, cur, kinds=kinds, seed=seed)
-    pca = pca_reconstruction(ref, cur, kinds=kinds, seed=seed)
-    return {"domain_classifier": dc.to_dict(), "pca_reconstruction": asdict(pca)}
+    try:
+        pca: dict[str, Any] = asdict(pca_reconstruction(ref, cur, kinds=kinds, seed=seed))
+    except InsufficientDataError as exc:  # e.g. the reference lies exactly in its principal subspace
+        pca = {"status": "not_enough_data", "reading": exc.message}
+    return {"domain_classifier": dc.to_dict(), "pca_reconstruction": pca}
 
 
 def _quote_any(name: str) -> str:

@@ -237,12 +237,17 @@ def wasserstein_normalised_grouped(values: object, counts1: object, counts2: obj
     n1, n2 = int(c1.sum()), int(c2.sum())
     if n1 < 2:
         raise InsufficientDataError(f"the reference has {n1} value: its standard deviation needs at least two")
+    if np.count_nonzero(c1) == 1:  # a constant reference: decided on the counts, not a rounded std
+        return 0.0 if np.array_equal(c1 * n2, c2 * n1) else math.inf
+    # The ratio does not depend on the unit: work in units of a power of two near max |value|,
+    # an exact rescaling, so that squares neither overflow (1e300) nor underflow (1e-300).
+    vals = np.ldexp(vals, -math.frexp(float(np.max(np.abs(vals))))[1])
     f1 = np.cumsum(c1[:-1]) / n1
     f2 = np.cumsum(c2[:-1]) / n2
     w1 = float(np.dot(np.abs(f1 - f2), np.diff(vals)))
     mean = float(np.dot(c1, vals)) / n1
     std = math.sqrt(float(np.dot(c1, (vals - mean) ** 2)) / (n1 - 1))
-    if std == 0.0:
+    if std == 0.0:  # a spread below the smallest float of this unit: the ratio exceeds the float range
         return 0.0 if w1 == 0.0 else math.inf
     return w1 / std
 
@@ -363,13 +368,25 @@ def wasserstein_from_quantiles(ref_quantiles: object, cur_quantiles: object, *, 
     ref_q, cur_q = arrays
     if ref_q.size != cur_q.size:
         raise ValueError(f"the quantile arrays must have the same length, got {ref_q.size} and {cur_q.size}")
-    w1 = float(np.mean(np.abs(ref_q - cur_q)))
+    # Averaged in units of a power of two near the largest quantile (an exact rescaling), so
+    # that gaps and sums of quantiles near 1e308 do not overflow; inf only beyond the float range.
+    exponent = math.frexp(float(max(np.max(np.abs(ref_q)), np.max(np.abs(cur_q)))))[1]
+    w1 = float(np.mean(np.abs(np.ldexp(ref_q, -exponent) - np.ldexp(cur_q, -exponent))))
     if scale is None:
-        return w1
+        return _unscaled(w1, exponent)
     s = float(scale)
     if not (math.isfinite(s) and s > 0.0):
         raise ValueError(f"scale must be a positive finite number, got {scale!r}")
-    return w1 / s
+    exp_s = math.frexp(s)[1]
+    return _unscaled(w1 / math.ldexp(s, -exp_s), exponent - exp_s)
+
+
+def _unscaled(x: float, exponent: int) -> float:
+    """``x * 2**exponent``, ``inf`` (not an OverflowError) beyond the float range."""
+    try:
+        return math.ldexp(x, exponent)
+    except OverflowError:
+        return math.inf
 
 
 # --------------------------------------------------------------------------- Anderson-Darling

@@ -125,12 +125,33 @@ class GridCounter:
         self._tail_size = 0
 
     def add(self, values: np.ndarray, *, finite: bool = False) -> None:
-        """Count a batch; ``finite=True`` promises no NaN or infinite value (skips the filter)."""
+        """Count a batch; ``finite=True`` promises no NaN or infinite value (skips the filter).
+
+        Raises ``ValueError`` (and counts nothing of the batch) when the running sums of the
+        batch's deviations or their squares would leave the float range.
+        """
         x = np.asarray(values, dtype=np.float64)
         if not finite:
             x = x[np.isfinite(x)]
         if x.size == 0:
             return
+        # Counts and moments first, state after: a batch whose moments overflow changes nothing.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self._lookup is None:
+                shift = float(x[0]) if self._shift is None else self._shift
+                d = x - shift
+                counts = np.bincount(np.searchsorted(self.edges, x, side="left"), minlength=self.counts.size)
+                s1, s2 = float(d.sum()), float(np.einsum("i,i->", d, d))
+            else:
+                counts, s1, s2 = self._lookup.count(x)
+        if not (math.isfinite(self._sum + s1) and math.isfinite(self._sumsq + s2)):
+            raise ValueError("values too far apart for the grid's running mean and spread (their squares exceed the "
+                             "float range, e.g. values near 1e300 or outliers 1e150 grid widths away); rescale the column")
+        if self._lookup is None and self._shift is None:
+            self._shift = shift
+        self.counts += counts
+        self._sum += s1
+        self._sumsq += s2
         self.n += int(x.size)
         self.minimum = min(self.minimum, float(x.min()))
         self.maximum = max(self.maximum, float(x.max()))
@@ -139,18 +160,6 @@ class GridCounter:
             self._low.append(low)
             self._high.append(high)
             self._tail_size += low.size + high.size
-        if self._lookup is None:
-            if self._shift is None:
-                self._shift = float(x[0])
-            d = x - self._shift
-            self._sum += float(d.sum())
-            self._sumsq += float(np.einsum("i,i->", d, d))
-            self.counts += np.bincount(np.searchsorted(self.edges, x, side="left"), minlength=self.counts.size)
-        else:
-            counts, s1, s2 = self._lookup.count(x)
-            self.counts += counts
-            self._sum += s1
-            self._sumsq += s2
 
     @property
     def tails(self) -> tuple[np.ndarray, np.ndarray] | None:

@@ -23,7 +23,8 @@ def quality_metrics(confusion: Mapping[tuple[str, str], int]) -> dict[str, float
     total = sum(confusion.values())
     if total == 0:
         return {}
-    classes = sorted({p for p, _ in confusion} | {t for _, t in confusion})
+    seen = [key for key, n in confusion.items() if n]  # a cell with count 0 shows no class
+    classes = sorted({p for p, _ in seen} | {t for _, t in seen})
     out: dict[str, float] = {"accuracy": sum(n for (p, t), n in confusion.items() if p == t) / total}
     precisions, recalls, f1s = [], [], []
     for c in classes:

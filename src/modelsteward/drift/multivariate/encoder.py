@@ -15,6 +15,10 @@ from modelsteward.errors import InsufficientDataError
 
 __all__ = ["FeatureEncoder"]
 
+#: Encoded values are clipped to +-FAR standard deviations: far enough to be the most novel of
+#: anything, near enough that sums of their squares stay finite (a value 1e308 from a spread of 1e-300).
+FAR = 1e150
+
 
 @dataclass(frozen=True)
 class _NumericSpec:
@@ -152,8 +156,7 @@ class FeatureEncoder:
             if kind == "numeric":
                 x = _numeric(data[name], name)
                 ok = np.isfinite(x)
-                mean = float(x[ok].mean()) if ok.any() else 0.0
-                std = float(x[ok].std()) if ok.sum() > 1 else 0.0
+                mean, std = _mean_std(x[ok])
                 specs.append(_NumericSpec(name, mean, std if std > 0 and math.isfinite(std) else 1.0, bool((~ok).any())))
             else:
                 missing, strs = _categorical(data[name])
@@ -181,7 +184,9 @@ class FeatureEncoder:
             if isinstance(spec, _NumericSpec):
                 x = _numeric(data[spec.name], spec.name)
                 ok = np.isfinite(x)
-                out[:, start] = np.where(ok, (np.where(ok, x, spec.mean) - spec.mean) / spec.std, 0.0)
+                with np.errstate(over="ignore"):
+                    z = (np.where(ok, x, spec.mean) - spec.mean) / spec.std
+                out[:, start] = np.where(ok, np.clip(z, -FAR, FAR), 0.0)
                 if miss >= 0:
                     out[:, miss] = ~ok
             else:
@@ -216,7 +221,7 @@ class FeatureEncoder:
                     except (TypeError, ValueError):
                         raise ValueError(f"feature {spec.name!r} is numeric but got {v!r}") from None
                 if math.isfinite(x):
-                    out[start] = (x - spec.mean) / spec.std
+                    out[start] = min(max((x - spec.mean) / spec.std, -FAR), FAR)
                 elif miss >= 0:
                     out[miss] = 1.0
             else:
@@ -258,3 +263,17 @@ class FeatureEncoder:
     def __repr__(self) -> str:
         return f"FeatureEncoder(features={list(self.features)!r}, columns={len(self.columns)})"
 
+
+def _mean_std(x: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation (``ddof=0``) of finite values, 0 and 0 when too few.
+
+    Taken in units of a power of two near ``max |x|`` (an exact rescaling), so that values
+    near 1e300 do not overflow the squares and values near 1e-300 do not underflow them to a
+    zero spread.
+    """
+    if x.size == 0:
+        return 0.0, 0.0
+    exponent = math.frexp(float(np.max(np.abs(x))))[1]
+    z = np.ldexp(x, -exponent)
+    std = math.ldexp(float(z.std()), exponent) if x.size > 1 else 0.0
+    return math.ldexp(float(z.mean()), exponent), std

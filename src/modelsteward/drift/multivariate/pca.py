@@ -31,6 +31,10 @@ from modelsteward.errors import InsufficientDataError
 __all__ = ["PCAReconstructor", "ReconstructionResult", "pca_reconstruction"]
 
 
+#: Residuals below this share of a row's size are rounding noise (``errors`` reads them as 0).
+ROUNDING = 1e-10
+
+
 class PCAReconstructor:
     """PCA of encoded reference rows; per-row reconstruction error of any rows.
 
@@ -87,10 +91,16 @@ class PCAReconstructor:
         return cls(encoder, mean, vt[:k].T.copy(), float(share[k - 1]))
 
     def errors(self, data: Mapping[str, Any]) -> np.ndarray:
-        """Reconstruction error (Euclidean norm of the residual) of every row."""
+        """Reconstruction error (Euclidean norm of the residual) of every row.
+
+        A residual at the level of rounding (below ``1e-10 (1 + |row|)``) is 0: a row in the
+        kept subspace is reconstructed exactly, and its rounding noise is no error to compare.
+        """
         xc = self.encoder.transform(data) - self.mean
         resid = xc - (xc @ self.basis) @ self.basis.T
-        return np.asarray(np.sqrt(np.einsum("ij,ij->i", resid, resid)), dtype=np.float64)
+        err = np.sqrt(np.einsum("ij,ij->i", resid, resid))
+        size = np.sqrt(np.einsum("ij,ij->i", xc, xc))
+        return np.asarray(np.where(err <= ROUNDING * (1.0 + size), 0.0, err), dtype=np.float64)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -6,7 +6,10 @@ import math
 
 from modelsteward.drift.online.base import DriftDetector, _check_int, _check_real, _check_value
 
-__all__ = ["ADWIN"]
+#: Largest magnitude ADWIN reads: beyond it the rounding of its totals exceeds its own bound.
+MAX_ABS_VALUE = 1e6
+
+__all__ = ["ADWIN", "MAX_ABS_VALUE"]
 
 
 class ADWIN(DriftDetector):
@@ -69,8 +72,10 @@ class ADWIN(DriftDetector):
 
     Notes
     -----
-    Any finite real value is accepted, but the bound assumes values in [0, 1], such as an
-    error stream. Because the window keeps the newest values after a cut, a change can be
+    Any finite real value up to :data:`MAX_ABS_VALUE` (1e6) in size is accepted, but the bound
+    assumes values in [0, 1], such as an error stream; larger values are refused because the
+    rounding of the running totals would then exceed the bound (a constant stream of 1e100
+    would report a change at every check). Because the window keeps the newest values after a cut, a change can be
     reported on a few consecutive checks while the last values of the old concept leave the
     window.
 
@@ -159,6 +164,9 @@ class ADWIN(DriftDetector):
             If ``x`` is not a finite real number.
         """
         value = _check_value(x)
+        if abs(value) > MAX_ABS_VALUE:
+            raise ValueError(f"ADWIN reads values of at most {MAX_ABS_VALUE:g} in size (its bound is for values in "
+                             f"[0, 1]), got {x!r}; rescale the stream")
         self._insert(value)
         self._drift_detected = False
         self._tick += 1

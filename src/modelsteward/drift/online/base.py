@@ -87,6 +87,11 @@ class DriftDetector(abc.ABC):
         return f"{type(self).__name__}({args})"
 
 
+#: Largest magnitude of a stream value: sums of squares of up to 1e12 such values stay finite,
+#: so no running total overflows into a false alarm (an error stream holds 0 and 1).
+MAX_ABS_VALUE = 1e100
+
+
 def _check_int(name: str, value: object, minimum: int) -> int:
     """``value`` as an int of at least ``minimum`` (booleans are refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -115,4 +120,7 @@ def _check_value(x: object) -> float:
         raise ValueError(f"stream values must be real numbers, got {x!r}") from None
     if not math.isfinite(value):
         raise ValueError(f"stream values must be finite, got {x!r}")
+    if abs(value) > MAX_ABS_VALUE:
+        raise ValueError(f"stream values must be at most {MAX_ABS_VALUE:g} in size (the detectors sum them and "
+                         f"their squares), got {x!r}; rescale the stream")
     return value

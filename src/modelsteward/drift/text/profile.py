@@ -234,7 +234,8 @@ class TextProfile:
         x = _tfidf(_analyze(sample, index), idf, _unseen_idf(n))
         k = min(dims, len(vocabulary) - 1, n - 1)
         svd = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=7, random_state=seed)
-        svd.fit(x)
+        with np.errstate(invalid="ignore", divide="ignore"):  # identical texts: scikit-learn's unused variance ratio is 0/0
+            svd.fit(x)
         components = np.round(np.asarray(svd.components_, dtype=np.float64), COMPONENT_DECIMALS)
         return cls(vocabulary, df, n, idf=idf, components=components, seed=seed, min_df=min_df, fit_key_max=fit_key_max)
 

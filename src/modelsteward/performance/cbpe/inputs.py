@@ -171,9 +171,9 @@ def error_mix_from_confusion(confusion: Mapping[tuple[str, str], int], labels: S
     out: dict[str, dict[str, float]] = {}
     for k in labs:
         errors = {j: float(confusion.get((k, j), 0)) for j in labs if j != k}
-        if any(v < 0 for v in errors.values()):
-            raise ValueError("confusion counts must be non-negative")
-        total = sum(errors.values())
+        if not all(math.isfinite(v) and v >= 0 for v in errors.values()):  # NaN would give NaN shares
+            raise ValueError(f"confusion counts must be finite and non-negative, got {errors} for predicted {k!r}")
+        total = math.fsum(errors.values())
         out[k] = {j: (v / total if total else 1.0 / len(errors)) for j, v in errors.items()}
     return out
 
