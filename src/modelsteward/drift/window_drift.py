@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -137,20 +138,29 @@ def _grouped_values(store: DuckDBStore, ecdf_table: str, subject: str, cur_sql: 
     return arr[:, 0], arr[:, 1], arr[:, 2]
 
 
-def _numeric(store: DuckDBStore, model: ModelConfig, subject: str, column: str, ref: dict[str, Any],
-             source: Source) -> _Tested | DriftResult:
-    ecdf = DuckDBStore.reference_ecdf_table(model.name)
-    cur_sql = f"SELECT {quote_ident(column)} AS v FROM {source[0]}"
-    params: list[Any] = list(source[1])
-    n_cur, mean_now = store.query(f"SELECT count(v), avg(v) FROM ({cur_sql})", params)[0]
-    n_cur = int(n_cur)
-    if n_cur < model.drift.min_samples:
-        v = verdict(effect=0.0, threshold=0.0, p_adjusted=None, alpha=model.drift.p_value, n_current=n_cur,
-                    min_samples=model.drift.min_samples, subject=subject)
-        return DriftResult(subject, "verdict", v.status, v.reading, n_reference=ref["n"], n_current=n_cur)
+_Results = dict[str, tuple[float, float | None, float, dict[str, Any]]]
+Grouped = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def not_enough(model: ModelConfig, subject: str, n_ref: int, n_cur: int) -> DriftResult:
+    """The result of a subject whose window holds fewer than ``drift.min_samples`` values."""
+    v = verdict(effect=0.0, threshold=0.0, p_adjusted=None, alpha=model.drift.p_value, n_current=n_cur,
+                min_samples=model.drift.min_samples, subject=subject)
+    return DriftResult(subject, "verdict", v.status, v.reading, n_reference=n_ref, n_current=n_cur)
+
+
+def numeric_tested(model: ModelConfig, subject: str, ref: dict[str, Any], *, d: float, w1: float, n_ref: int,
+                   n_cur: int, mean_now: float, bin_counts: Callable[[], list[int]],
+                   grouped: Callable[[], Grouped]) -> _Tested:
+    """Every configured numeric test of one subject, from the window's summaries (any engine).
+
+    ``d`` and ``w1`` are KS D and the Wasserstein-1 distance against the reference ECDF;
+    ``bin_counts`` returns the window's counts on the reference's bins and ``grouped`` the
+    pooled distinct values with the reference and window counts of each; both are called only
+    when a configured test needs them, so an engine computes no summary nobody reads.
+    """
     tests = model.drift.numeric_tests
-    out: dict[str, tuple[float, float | None, float, dict[str, Any]]] = {}
-    d, w1, n_ref, n_cur = ks_wasserstein_sql(store, ecdf, subject, cur_sql, params)
+    out: _Results = {}
     if "ks" in tests or VERDICT_TESTS["numeric"][1] == "ks":
         out["ks"] = (d, ks_pvalue(d, n_ref, n_cur), d, {})
     std = ref.get("std") or 0.0
@@ -158,16 +168,14 @@ def _numeric(store: DuckDBStore, model: ModelConfig, subject: str, column: str, 
     out["wasserstein"] = (w_norm, None, w_norm, {"wasserstein_1": w1, "reference_std": std})
     binned = {"psi", "jensen_shannon", "hellinger"} & set(tests)
     if binned:
-        expr, eparams = bin_index_sql("v", ref["edges"])
-        got = dict(store.query(f"SELECT {expr}, count(*) FROM ({cur_sql}) WHERE v IS NOT NULL GROUP BY 1", [*eparams, *params]))
-        cur_counts = [int(got.get(i, 0)) for i in range(len(ref["edges"]) + 1)]
+        cur_counts = bin_counts()
         bins = {"edges": ref["edges"], "reference_counts": ref["counts"], "current_counts": cur_counts}
         for name, fn in (("psi", psi), ("jensen_shannon", jensen_shannon), ("hellinger", hellinger)):
             if name in binned:
                 value = float(fn(ref["counts"], cur_counts))
                 out[name] = (value, None, value, bins if name == "psi" else {})
     if {"anderson_darling", "cramer_von_mises"} & set(tests):
-        values, c1, c2 = _grouped_values(store, ecdf, subject, cur_sql, params)
+        values, c1, c2 = grouped()
         if "anderson_darling" in tests:
             ad = anderson_darling_grouped(values, c1, c2)
             out["anderson_darling"] = (ad.statistic, ad.p_value, ad.effect_size, {"p_value_clipped": ad.p_value_clipped})
@@ -178,16 +186,11 @@ def _numeric(store: DuckDBStore, model: ModelConfig, subject: str, column: str, 
     return _Tested(subject, "numeric", n_ref, n_cur, out, move)
 
 
-def _categorical(store: DuckDBStore, model: ModelConfig, subject: str, column: str, ref_counts_map: dict[str, int],
-                 source: Source) -> _Tested | DriftResult:
-    cur_sql = f"SELECT {quote_ident(column)} AS v FROM {source[0]}"
-    params: list[Any] = list(source[1])
-    got = {str(k): int(n) for k, n in store.query(f"SELECT v, count(*) FROM ({cur_sql}) WHERE v IS NOT NULL GROUP BY 1", params)}
+def categorical_tested(model: ModelConfig, subject: str, ref_counts_map: dict[str, int], got: dict[str, int]) -> _Tested | DriftResult:
+    """Every configured categorical test of one subject, from the window's counts per category (any engine)."""
     n_cur, n_ref = sum(got.values()), sum(ref_counts_map.values())
     if n_cur < model.drift.min_samples:
-        v = verdict(effect=0.0, threshold=0.0, p_adjusted=None, alpha=model.drift.p_value, n_current=n_cur,
-                    min_samples=model.drift.min_samples, subject=subject)
-        return DriftResult(subject, "verdict", v.status, v.reading, n_reference=n_ref, n_current=n_cur)
+        return not_enough(model, subject, n_ref, n_cur)
     cats = sorted(set(ref_counts_map) | set(got))
     r = np.array([ref_counts_map.get(c, 0) for c in cats], dtype=float)
     k = np.array([got.get(c, 0) for c in cats], dtype=float)
@@ -196,7 +199,7 @@ def _categorical(store: DuckDBStore, model: ModelConfig, subject: str, column: s
               for i, c in enumerate(cats)}
     biggest = max(range(len(cats)), key=lambda i: (abs(round(float(changes[i]), 9)), changes[i]))
     tests = set(model.drift.categorical_tests) | {VERDICT_TESTS["categorical"][1]}
-    out: dict[str, tuple[float, float | None, float, dict[str, Any]]] = {}
+    out: _Results = {}
     if "chi2" in tests:
         chi = chi_square_homogeneity(r, k)
         out["chi2"] = (chi.statistic, chi.p_value, cohens_w(chi.statistic, n_ref, n_cur) if chi.dof else 0.0,
@@ -213,6 +216,32 @@ def _categorical(store: DuckDBStore, model: ModelConfig, subject: str, column: s
     top = cats[biggest]
     move = f"{top} share {shares[top]['reference']:.1%} → {shares[top]['current']:.1%}"
     return _Tested(subject, "categorical", n_ref, n_cur, out, move)
+
+
+def _numeric(store: DuckDBStore, model: ModelConfig, subject: str, column: str, ref: dict[str, Any],
+             source: Source) -> _Tested | DriftResult:
+    ecdf = DuckDBStore.reference_ecdf_table(model.name)
+    cur_sql = f"SELECT {quote_ident(column)} AS v FROM {source[0]}"
+    params: list[Any] = list(source[1])
+    n_cur, mean_now = store.query(f"SELECT count(v), avg(v) FROM ({cur_sql})", params)[0]
+    if int(n_cur) < model.drift.min_samples:
+        return not_enough(model, subject, ref["n"], int(n_cur))
+    d, w1, n_ref, n_cur = ks_wasserstein_sql(store, ecdf, subject, cur_sql, params)
+
+    def bin_counts() -> list[int]:
+        expr, eparams = bin_index_sql("v", ref["edges"])
+        got = dict(store.query(f"SELECT {expr}, count(*) FROM ({cur_sql}) WHERE v IS NOT NULL GROUP BY 1", [*eparams, *params]))
+        return [int(got.get(i, 0)) for i in range(len(ref["edges"]) + 1)]
+
+    return numeric_tested(model, subject, ref, d=d, w1=w1, n_ref=n_ref, n_cur=n_cur, mean_now=mean_now, bin_counts=bin_counts,
+                          grouped=lambda: _grouped_values(store, ecdf, subject, cur_sql, params))
+
+
+def _categorical(store: DuckDBStore, model: ModelConfig, subject: str, column: str, ref_counts_map: dict[str, int],
+                 source: Source) -> _Tested | DriftResult:
+    cur_sql = f"SELECT {quote_ident(column)} AS v FROM {source[0]}"
+    got = {str(k): int(n) for k, n in store.query(f"SELECT v, count(*) FROM ({cur_sql}) WHERE v IS NOT NULL GROUP BY 1", list(source[1]))}
+    return categorical_tested(model, subject, ref_counts_map, got)
 
 
 def _adjusted(pairs: list[tuple[str, float | None]], method: CorrectionMethod) -> dict[str, float | None]:
@@ -260,7 +289,22 @@ def window_drift(
     store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile, start: datetime, end: datetime
 ) -> list[DriftResult]:
     """Every drift test of the window ``[start, end)`` against the stored reference profile,
-    each subject's verdict, and the window's verdict over its inputs (subject ``"inputs"``)."""
+    each subject's verdict, and the window's verdict over its inputs (subject ``"inputs"``).
+
+    The summaries are the Ibis expressions of :mod:`modelsteward.engines.aggregates` run on
+    the store's engine (:func:`~modelsteward.engines.drift.engine_window_drift`), the same ones
+    Spark and PostgreSQL run; :func:`drift_of` below serves FROM-clause sources (files).
+    """
+    from modelsteward.engines.connect import store_engine
+    from modelsteward.engines.drift import engine_window_drift
+
+    return engine_window_drift(store_engine(store), store, model, profile, start, end)
+
+
+def _window_drift_sql(
+    store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile, start: datetime, end: datetime
+) -> list[DriftResult]:
+    """:func:`window_drift` in hand-written DuckDB SQL through :func:`drift_of` (kept as a second method for tests)."""
     table = DuckDBStore.predictions_table(model.name)
     labels_sql, label_params = resolved_labels_sql(model)
     rows: Source = (f"(SELECT * FROM {table} WHERE ts >= ? AND ts < ?) AS window_rows", [start, end])

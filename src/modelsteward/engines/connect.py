@@ -1,0 +1,220 @@
+"""An :class:`Engine`: an Ibis backend plus where one model's events live on it.
+
+Chosen by the ``engine:`` section of ``steward.yaml`` (:class:`~modelsteward.config.EngineSettings`):
+
+* ``duckdb`` without ``events``: the store's own tables, on the store's open connection;
+* ``duckdb`` with ``events``: the Parquet log read by an in-process DuckDB;
+* ``postgres``: the ``predictions__<model>`` and ``feedback`` tables of the database at ``url``;
+* ``spark``: the Parquet log read by PySpark (``master`` ``local[N]`` or a cluster URL). One
+  Spark session is kept per process: starting the JVM takes seconds.
+
+Parquet layout (written by :func:`~modelsteward.engines.parquet_log.write_parquet_log`)::
+
+    <root>/model=<name>/date=YYYY-MM-DD/part-*.parquet            predictions (the store's columns)
+    <root>/_feedback/model=<name>/date=YYYY-MM-DD/part-*.parquet  feedback (the store's columns but ``model``)
+
+Spark and DuckDB skip folders starting with ``_`` when they discover partitions, so the
+feedback never mixes with the predictions.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from modelsteward.config import EngineSettings, ModelConfig
+from modelsteward.errors import ConfigError
+
+__all__ = ["Engine", "open_engine", "spark_session", "store_engine"]
+
+_SPARK_LOCK = threading.Lock()
+_SPARK: dict[str, Any] = {}
+_STORE_ENGINES: weakref.WeakKeyDictionary[Any, Engine] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Ibis 12 calls DuckDB 2's deprecated ``fetch_arrow_table``; the warning says nothing to a user."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
+        yield
+
+
+def _ibis() -> Any:
+    try:
+        import ibis
+    except ImportError:  # pragma: no cover - the extra is part of the test set-up
+        raise ConfigError("the engines need Ibis", hint="pip install 'modelsteward[spark]' (or 'ibis-framework[duckdb]==12.*')") from None
+    return ibis
+
+
+@dataclass
+class Engine:
+    """An Ibis backend and the tables of one model's events on it.
+
+    ``events(model)`` gives the prediction table (the store's columns, plus ``date`` when read
+    from the partitioned Parquet log); ``feedback(model)`` the model's feedback (None when there
+    is none). ``upload`` puts a small Arrow table (a reference ECDF) where the engine can join it.
+    """
+
+    kind: str
+    backend: Any
+    quantiles: str = "exact"
+    events_of: Callable[[ModelConfig], Any] = field(repr=False, default=lambda m: None)
+    feedback_of: Callable[[ModelConfig], Any] = field(repr=False, default=lambda m: None)
+    cache_tables: bool = True
+    state_store: Any = field(default=None, repr=False)  # the store whose own tables these are, if any
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def events(self, model: ModelConfig) -> Any:
+        key = "events:" + model.name
+        if key not in self._cache or not self.cache_tables:
+            with _quiet():
+                self._cache[key] = self.events_of(model)
+        return self._cache[key]
+
+    def feedback(self, model: ModelConfig) -> Any:
+        key = "feedback:" + model.name
+        if key not in self._cache or not self.cache_tables:
+            with _quiet():
+                self._cache[key] = self.feedback_of(model)
+        return self._cache[key]
+
+    def upload(self, table: pa.Table) -> Any:
+        """A small Arrow table as an Ibis table on this engine."""
+        return _ibis().memtable(table)
+
+    def arrow(self, expr: Any) -> pa.Table:
+        """Run an expression; its result as an Arrow table."""
+        with _quiet():
+            return self.backend.to_pyarrow(expr)
+
+    def rows(self, expr: Any) -> list[dict[str, Any]]:
+        return self.arrow(expr).to_pylist()
+
+    def close(self) -> None:
+        """Forget the cached tables (the Spark session stays for the next engine of this process)."""
+        self._cache.clear()
+
+
+def store_engine(store: Any, *, quantiles: str = "exact") -> Engine:
+    """The engine over a store's own tables: DuckDB for a DuckDB file, PostgreSQL for a PostgreSQL store.
+
+    Kept per store (building a backend costs tens of milliseconds).
+
+    >>> from modelsteward.store.duckdb_store import DuckDBStore
+    >>> store_engine(DuckDBStore(":memory:")).kind
+    'duckdb'
+    """
+    cached = _STORE_ENGINES.get(store)
+    if cached is not None and cached.quantiles == quantiles:
+        return cached
+    ibis = _ibis()
+    url = getattr(store, "url", None)
+    if isinstance(url, str) and url.startswith(("postgresql://", "postgres://")):
+        kind, backend = "postgres", ibis.connect(url)
+    else:
+        # A cursor is a connection of its own to the same database: Ibis's session settings
+        # (time zone, no replacement scans) stay off the store's connection, which ingest uses.
+        kind, backend = "duckdb", ibis.duckdb.from_connection(store._con.cursor())
+
+    def events(model: ModelConfig) -> Any:
+        return backend.table(store.predictions_table(model.name).strip('"'))
+
+    def feedback(model: ModelConfig) -> Any:
+        t = backend.table("feedback")
+        return t.filter(t.model == model.name).drop("model")
+
+    # The store's tables gain columns when a model gains features: read their schema afresh each time.
+    engine = Engine(kind, backend, quantiles if kind == "duckdb" else "exact", events, feedback, cache_tables=False, state_store=store)
+    _STORE_ENGINES[store] = engine
+    return engine
+
+
+def _parquet_paths(root: str, model: ModelConfig) -> tuple[Path, Path]:
+    base = Path(root)
+    return base / f"model={model.name}", base / "_feedback" / f"model={model.name}"
+
+
+def _has_parquet(path: Path) -> bool:
+    return path.is_dir() and any(path.rglob("*.parquet"))
+
+
+def spark_session(master: str = "local[2]", *, shuffle_partitions: int = 4, conf: dict[str, str] | None = None) -> Any:
+    """The process's Spark session, started once (later calls return it; settings of the first call hold)."""
+    with _SPARK_LOCK:
+        if "session" not in _SPARK:
+            try:
+                from pyspark.sql import SparkSession
+            except ImportError:
+                raise ConfigError("engine.kind spark needs PySpark", hint="pip install 'modelsteward[spark]' (Java 17 or newer)") from None
+            builder = (SparkSession.builder.master(master).appName("modelsteward")
+                       .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+                       .config("spark.sql.session.timeZone", "UTC")
+                       .config("spark.ui.enabled", "false")
+                       .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+            for k, v in (conf or {}).items():
+                builder = builder.config(k, v)
+            _SPARK["session"] = builder.getOrCreate()
+            _SPARK["session"].sparkContext.setLogLevel("ERROR")
+        return _SPARK["session"]
+
+
+def open_engine(settings: EngineSettings, *, store: Any | None = None) -> Engine:
+    """The engine ``settings`` describe (``store`` is needed for ``duckdb`` without ``events``)."""
+    ibis = _ibis()
+    if settings.kind == "duckdb" and not settings.events:
+        if store is None:
+            raise ConfigError("engine.kind duckdb without engine.events reads the store's tables", hint="open a store first")
+        return store_engine(store, quantiles=settings.quantiles)
+    if settings.kind == "postgres":
+        from modelsteward.store.duckdb_store import DuckDBStore
+
+        if store is not None and getattr(store, "url", None) == settings.url:
+            return store_engine(store)
+        backend = ibis.connect(settings.url)
+
+        def pg_events(model: ModelConfig) -> Any:
+            return backend.table(DuckDBStore.predictions_table(model.name).strip('"'))
+
+        def pg_feedback(model: ModelConfig) -> Any:
+            t = backend.table("feedback")
+            return t.filter(t.model == model.name).drop("model")
+
+        return Engine("postgres", backend, "exact", pg_events, pg_feedback)
+    root = str(settings.events)
+    if settings.kind == "spark":
+        session = spark_session(settings.master, shuffle_partitions=settings.shuffle_partitions, conf=settings.spark_conf)
+        backend = ibis.pyspark.connect(session)
+
+        def read(path: Path, name: str) -> Any:
+            df = session.read.option("basePath", str(path)).parquet(str(path))
+            view = f"steward_{name}"
+            df.createOrReplaceTempView(view)
+            return backend.table(view)
+    else:
+        backend = ibis.duckdb.connect()
+
+        def read(path: Path, name: str) -> Any:
+            return backend.read_parquet(str(path / "**" / "*.parquet"), table_name=f"steward_{name}", hive_partitioning=True)
+
+    def events_of(model: ModelConfig) -> Any:
+        path, _ = _parquet_paths(root, model)
+        if not _has_parquet(path):
+            raise ConfigError(f"no Parquet prediction log for model {model.name!r} under {root}",
+                              hint=f"expected {path}/date=YYYY-MM-DD/part-*.parquet; write it with `steward engine export`")
+        return read(path, "events_" + model.name.replace("-", "_"))
+
+    def feedback_of(model: ModelConfig) -> Any:
+        _, path = _parquet_paths(root, model)
+        return read(path, "feedback_" + model.name.replace("-", "_")) if _has_parquet(path) else None
+
+    return Engine(settings.kind, backend, settings.quantiles, events_of, feedback_of)
