@@ -104,3 +104,59 @@ def make_config_fixture() -> Callable[..., StewardConfig]:
 @pytest.fixture
 def prediction_record() -> Callable[..., dict[str, Any]]:
     return _prediction
+
+
+# -- PostgreSQL (the server-deployment store) -------------------------------------------------
+# `./dev test` starts a local server and exports STEWARD_TEST_PG_URL (a superuser's URL); each
+# test that asks for `pg_url` gets a fresh database of its own, dropped after. Without the
+# variable, or with a server that does not answer, those tests skip and say why.
+
+def _pop_pg_admin_url() -> str | None:
+    import os
+
+    # Taken out of the environment: commands the tests run compare the STEWARD_* variables they get.
+    return os.environ.pop("STEWARD_TEST_PG_URL", None)
+
+
+_PG_ADMIN_URL = _pop_pg_admin_url()
+
+
+def _pg_admin_url() -> str:
+    url = _PG_ADMIN_URL
+    if not url:
+        pytest.skip("PostgreSQL tests need STEWARD_TEST_PG_URL (./dev test starts a server and sets it when run as root)")
+    return url
+
+
+def pg_database_url(admin_url: str, name: str) -> str:
+    """``admin_url`` pointed at database ``name`` (the path of the URL replaced, the query kept)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(admin_url)
+    return f"{parts.scheme}://{parts.netloc}/{name}" + (f"?{parts.query}" if parts.query else "")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database (CREATE DATABASE with a unique name, dropped after)."""
+    import uuid
+
+    psycopg = pytest.importorskip("psycopg")
+    admin = _pg_admin_url()
+    name = "steward_test_" + uuid.uuid4().hex[:12]
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as con:
+            con.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at STEWARD_TEST_PG_URL is not reachable: {exc}")
+    yield pg_database_url(admin, name)
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store target for contract tests: a DuckDB file, then a fresh PostgreSQL database."""
+    if request.param == "duckdb":
+        return str(tmp_path / "steward.duckdb")
+    return str(request.getfixturevalue("pg_url"))

@@ -43,13 +43,13 @@ RULES = [
 ]
 
 
-def make_monitor(tmp_path: Path, *, reference: bool = True, rules: list[dict[str, Any]] = RULES) -> Monitor:
+def make_monitor(tmp_path: Path, *, reference: bool = True, rules: list[dict[str, Any]] = RULES, store: str = ":memory:") -> Monitor:
     model: dict[str, Any] = {"name": "tickets", "task": "binary", "labels": ["yes", "no"], "window": "day",
                              "owner": "ml-team", "alerts": rules}
     if reference:
         pq.write_table(pa.table({"confidence": [0.9] * 100, "prediction": ["yes"] * 100}), tmp_path / "ref.parquet")
         model["reference"] = {"file": str(tmp_path / "ref.parquet")}
-    return Monitor(StewardConfig.model_validate({"models": [model]}), store=":memory:")
+    return Monitor(StewardConfig.model_validate({"models": [model]}), store=store)
 
 
 def log_day(mon: Monitor, day: datetime, *, answered: int, right: int, errors: int = 0, slow: int = 0,
@@ -85,8 +85,8 @@ EXPECTED = {
 }
 
 
-def test_alerts_fire_exactly_where_conditions_hold(tmp_path: Path) -> None:
-    mon = make_monitor(tmp_path)
+def test_alerts_fire_exactly_where_conditions_hold(tmp_path: Path, any_store: str) -> None:  # on DuckDB and on PostgreSQL
+    mon = make_monitor(tmp_path, store=any_store)
     troubled_days(mon)
     report = mon.check(until=D5 + DAY)
     assert report.windows == [D1, D2, D3, D4, D5]
@@ -122,8 +122,8 @@ def test_alerts_fire_exactly_where_conditions_hold(tmp_path: Path) -> None:
             assert e.holds is True
 
 
-def test_alerts_are_ordered_by_window_then_severity(tmp_path: Path) -> None:
-    mon = make_monitor(tmp_path)
+def test_alerts_are_ordered_by_window_then_severity(tmp_path: Path, any_store: str) -> None:  # on DuckDB and on PostgreSQL
+    mon = make_monitor(tmp_path, store=any_store)
     troubled_days(mon)
     mon.check(until=D5 + DAY)
     alerts = mon.alerts()
@@ -135,8 +135,8 @@ def test_alerts_are_ordered_by_window_then_severity(tmp_path: Path) -> None:
     assert {(a["rule"], a["window_start"]) for a in high} == {k for k in EXPECTED if k[0] in ("errors", "acc_low", "acc_two_days")}
 
 
-def test_alerts_are_stored_once_per_rule_and_window(tmp_path: Path) -> None:
-    mon = make_monitor(tmp_path)
+def test_alerts_are_stored_once_per_rule_and_window(tmp_path: Path, any_store: str) -> None:  # on DuckDB and on PostgreSQL
+    mon = make_monitor(tmp_path, store=any_store)
     troubled_days(mon)
     mon.check(until=D5 + DAY)
     again = mon.check(until=D5 + DAY)
@@ -149,8 +149,8 @@ def test_alerts_are_stored_once_per_rule_and_window(tmp_path: Path) -> None:
     assert count == (len(EXPECTED), len(EXPECTED))
 
 
-def test_late_feedback_fires_alerts_for_an_earlier_window(tmp_path: Path) -> None:
-    mon = make_monitor(tmp_path)
+def test_late_feedback_fires_alerts_for_an_earlier_window(tmp_path: Path, any_store: str) -> None:  # on DuckDB and on PostgreSQL
+    mon = make_monitor(tmp_path, store=any_store)
     troubled_days(mon)
     mon.check(until=D5 + DAY)
     # day 1's confirmed predictions are corrected late: accuracy 36/40 -> 20/40

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from modelsteward.monitor import CheckReport, Monitor
+from modelsteward.store.base import try_exclusive
 
 __all__ = ["CycleResult", "run_cycle"]
 
@@ -31,6 +32,7 @@ class CycleResult:
 
     reports: list[CheckReport] = field(default_factory=list)
     delivery: dict[str, Any] | None = None
+    skipped: bool = False  # another process sharing the store was running a pass (PostgreSQL); this one did nothing
 
 
 def run_cycle(
@@ -48,6 +50,15 @@ def run_cycle(
     outbox for `steward notify deliver`. Delivery never raises for a receiver's failure.
     """
     result = CycleResult()
+    with try_exclusive(monitor.store, "monitoring-cycle") as mine:  # several servers on one PostgreSQL: one pass at a time
+        if not mine:
+            result.skipped = True
+            return result
+        return _run(monitor, result, models=models, until=until, everything=everything, deliver=deliver, progress=progress)
+
+
+def _run(monitor: Monitor, result: CycleResult, *, models: Sequence[str] | None, until: datetime | None, everything: bool,
+         deliver: bool, progress: Callable[[str, int, int], None] | None) -> CycleResult:
     for name in models or [m.name for m in monitor.config.models]:
         step = None if progress is None else (lambda done, total, n=name: progress(n, done, total))
         result.reports.append(monitor.check(name, until=until, everything=everything, progress=step))

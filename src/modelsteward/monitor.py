@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pyarrow as pa
 
@@ -39,6 +39,7 @@ from modelsteward.performance.window import window_estimate
 from modelsteward.records import feature_column, normalise_feedback, normalise_predictions
 from modelsteward.reference import ReferenceProfile, build_reference, load_profile
 from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.open import open_store
 from modelsteward.times import naive_utc
 
 if TYPE_CHECKING:
@@ -91,7 +92,9 @@ class Monitor:
 
     def __init__(self, config: str | Path | StewardConfig, *, store: str | Path | None = None, notifier: Any = None) -> None:
         self.config = config if isinstance(config, StewardConfig) else load_config(config)
-        self.store = DuckDBStore(store if store is not None else self.config.store)
+        # A DuckDB file, or a postgresql:// URL. The package annotates stores as DuckDBStore; PostgresStore
+        # offers the same interface (store/base.py Store), so the cast holds until those annotations say Store.
+        self.store = cast(DuckDBStore, open_store(store if store is not None else self.config.store))
         self._novelty: dict[str, tuple[str, Any]] = {}  # model -> (profile fingerprint, scorer)
         self._routers: dict[str, Any] = {}  # model -> compiled review routing policy
         self._notifier = notifier  # anything with submit(notifications); default: the notification dispatcher

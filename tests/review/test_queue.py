@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,12 @@ from modelsteward.errors import NotFoundError, ReviewStateError
 from modelsteward.monitor import Monitor
 
 from .conftest import Clock
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def db_path(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """The queue's contract holds on both stores: a DuckDB file, then a fresh PostgreSQL database."""
+    return tmp_path / "steward.duckdb" if request.param == "duckdb" else str(request.getfixturevalue("pg_url"))
 
 
 def feedback_rows(mon: Monitor) -> list[dict[str, Any]]:

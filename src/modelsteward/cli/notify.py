@@ -18,13 +18,13 @@ def _dispatcher(config: str, store: str | None) -> Any:
     from modelsteward.alerts.notify import Dispatcher
     from modelsteward.config import load_config
     from modelsteward.errors import ConfigError
-    from modelsteward.store import DuckDBStore
+    from modelsteward.store import open_store
 
     cfg = load_config(config)
     if cfg.notifications is None:
         raise ConfigError("no `notifications:` section", file=config,
                           hint="add receivers and a route (see docs/configuration.md, section `notifications`)")
-    return Dispatcher(DuckDBStore(store or cfg.store), cfg)
+    return Dispatcher(open_store(store or cfg.store), cfg)
 
 
 def _when(x: datetime | None) -> str:

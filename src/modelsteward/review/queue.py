@@ -59,6 +59,7 @@ from modelsteward.config import ModelConfig, parse_duration
 from modelsteward.errors import NotFoundError, ReviewStateError, StewardError
 from modelsteward.review.policy import PRIORITY_RANK, RouteInput
 from modelsteward.review.routing import RoutingDecision
+from modelsteward.store.base import row_lock_clause
 
 if TYPE_CHECKING:
     from modelsteward.monitor import Monitor
@@ -218,7 +219,8 @@ class ReviewQueue:
                 pick_sql = ("(SELECT item_id FROM review_items i WHERE model = ? AND state = 'pending'"
                             + (" AND queue = ?" if queue is not None else "")
                             + " AND NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.item_id = i.item_id AND d.reviewer = ?)"
-                            " ORDER BY priority_rank DESC, due_at NULLS LAST, routed_at, item_id LIMIT 1)")
+                            " ORDER BY priority_rank DESC, due_at NULLS LAST, routed_at, item_id LIMIT 1"
+                            + row_lock_clause(self.store) + ")")  # PostgreSQL: SKIP LOCKED, exclusive across processes
                 params = [self.model.name, *([queue] if queue is not None else []), reviewer]
             got = con.execute(
                 f"UPDATE review_items SET state = 'in_review', holder = ?, claim_id = ?, lease_until = ? "
