@@ -28,6 +28,7 @@ a temporary name and renamed, so a reader never sees half a file.
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import datetime
 from pathlib import Path
 
@@ -59,7 +60,15 @@ def export_labelled(store: DuckDBStore, model: ModelConfig, path: str | Path, *,
     table = store.query_arrow(sql, params)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    # A fresh, unguessable temporary name opened exclusively: a file or symlink planted at a
+    # predictable name next to the export is never written through.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pq.write_table(table, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return table.num_rows

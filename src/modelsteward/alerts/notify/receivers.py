@@ -147,6 +147,21 @@ class WebhookReceiver:
             raise DeliveryError(f"{type(exc).__name__}: {redact(str(reason), secrets)}", receiver=self.name) from None
 
 
+class _RedactFilter(logging.Filter):
+    """Rewrites log records of a library (apprise) so the given secrets read ``***``."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        clean = redact(text, self.secrets)
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
+
+
 class AppriseReceiver:
     """Send through apprise: one URL scheme for Slack, Teams, email, PagerDuty, Opsgenie, JSON/form posts and more."""
 
@@ -161,16 +176,23 @@ class AppriseReceiver:
             raise DeliveryError("apprise is not installed", receiver=self.name, permanent=True,
                                 hint="pip install 'modelsteward[apprise]'") from None
         url, secrets = expand_env(self.config.url, self.name)
-        notifier = apprise.Apprise()
-        if not notifier.add(url):
-            raise DeliveryError("the apprise URL is not valid or its scheme is unknown", receiver=self.name, permanent=True,
-                                hint="check the receiver's url against apprise's list of services")
-        notify_type = {"resolved": apprise.NotifyType.SUCCESS, "acknowledged": apprise.NotifyType.INFO}.get(
-            message.kind, apprise.NotifyType.FAILURE if message.kind == "firing" else apprise.NotifyType.WARNING)
-        with apprise.LogCapture(level=logging.WARNING) as captured:
-            ok = notifier.notify(body=message.markdown, title=message.title, notify_type=notify_type,
-                                 body_format=apprise.NotifyFormat.MARKDOWN)
-            detail = captured.getvalue() if not ok else ""
+        # apprise's own (debug) log prints the service URL it posts to, Slack's tokens and all.
+        guard = _RedactFilter(secrets)
+        apprise_log = logging.getLogger("apprise")
+        apprise_log.addFilter(guard)
+        try:
+            notifier = apprise.Apprise()
+            if not notifier.add(url):
+                raise DeliveryError("the apprise URL is not valid or its scheme is unknown", receiver=self.name, permanent=True,
+                                    hint="check the receiver's url against apprise's list of services")
+            notify_type = {"resolved": apprise.NotifyType.SUCCESS, "acknowledged": apprise.NotifyType.INFO}.get(
+                message.kind, apprise.NotifyType.FAILURE if message.kind == "firing" else apprise.NotifyType.WARNING)
+            with apprise.LogCapture(level=logging.WARNING) as captured:
+                ok = notifier.notify(body=message.markdown, title=message.title, notify_type=notify_type,
+                                     body_format=apprise.NotifyFormat.MARKDOWN)
+                detail = captured.getvalue() if not ok else ""
+        finally:
+            apprise_log.removeFilter(guard)
         if not ok:
             lines = [line.split(" - ", 2)[-1] for line in detail.strip().splitlines() if line.strip()]
             reason = "; ".join(lines[-3:]) or "the service did not accept the message"

@@ -12,7 +12,8 @@ it and puts the :class:`~modelsteward.monitor.Monitor` on ``app.state.monitor``.
 - ``/models/{model}/alerts``: incidents (acknowledge, resolve, silence) and silences;
 - ``/models/{model}/review``: the review queue (claim, see why an item was routed, decide);
 - ``/models/{model}/feedback``: collection rates, retrain requests and their exports;
-- ``/models/{model}/plan``: the maintenance plan.
+- ``/models/{model}/plan``: the maintenance plan;
+- ``/admin/tokens``: the API tokens, and revoking one while the server runs (admin role).
 
 Every page needs a session; the roles and what each may do are listed in
 :mod:`modelsteward.server.web.actions`. Pages send a Content-Security-Policy that allows
@@ -23,10 +24,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from modelsteward.server.web import actions, curation, monitoring, signin, static_files
+from modelsteward.server.web import actions, admin, curation, monitoring, signin, static_files
 
 __all__ = ["router"]
 
 router = APIRouter()
-for _part in (static_files.router, signin.router, monitoring.router, actions.router, curation.router):
+for _part in (static_files.router, signin.router, monitoring.router, actions.router, curation.router, admin.router):
     router.include_router(_part)

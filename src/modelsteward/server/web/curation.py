@@ -64,11 +64,22 @@ def feedback(request: Request, model: str) -> Response:
 
 
 def _export_file(path: str | None) -> Path | None:
-    """The export's file when it is a Parquet file that still exists."""
+    """The export's file when it is a Parquet file that still exists.
+
+    The file must start with Parquet's magic bytes: a name ending in ``.parquet`` (say a symlink
+    planted where an export was) is not enough to have any other file served.
+    """
     if not path:
         return None
     p = Path(path)
-    return p if p.suffix == ".parquet" and p.is_file() else None
+    if p.suffix != ".parquet" or not p.is_file():
+        return None
+    try:
+        with p.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError:
+        return None
+    return p if magic == b"PAR1" else None
 
 
 @router.get("/models/{model}/feedback/requests/{request_id}/export", include_in_schema=False)
