@@ -333,8 +333,30 @@ def _timestamps(col: pa.ChunkedArray | None, n: int, batch: _Batch, field: str, 
     elif pa.types.is_date(col.type):
         arr = col.combine_chunks().cast(pa.timestamp("us"))
     else:
-        arr = pa.array(_parse_timestamps(col.to_pylist(), batch, field), type=pa.timestamp("us"))
+        arr = _plain_iso(col)
+        if arr is None:
+            arr = pa.array(_parse_timestamps(col.to_pylist(), batch, field), type=pa.timestamp("us"))
     return pc.fill_null(arr, pa.scalar(now, pa.timestamp("us")))
+
+
+_PLAIN_ISO = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"
+
+
+def _plain_iso(col: pa.ChunkedArray) -> pa.Array | None:
+    """Text all of the form 2026-03-02T10:00:00[.ffffff], read by Arrow as ``fromisoformat`` reads it; else None.
+
+    Arrow refuses what ``fromisoformat`` refuses (30 February, hour 24), and then the values are
+    read one by one, which reports each bad one.
+    """
+    if not pa.types.is_string(col.type):
+        return None
+    arr = col.combine_chunks()
+    if not pc.all(pc.match_substring_regex(arr, _PLAIN_ISO)).as_py():
+        return None
+    try:
+        return arr.cast(pa.timestamp("us"))
+    except pa.ArrowInvalid:
+        return None
 
 
 def _parse_timestamps(values: list[Any], batch: _Batch, field: str) -> list[datetime | None]:

@@ -54,3 +54,22 @@ def test_user_add_prompts_twice(config_file: Path, store_path: Path) -> None:
     assert code == 0
     with DuckDBStore(store_path) as store:
         assert authenticate_user(store, "vic", "long password") is not None
+
+
+def test_revoking_while_a_server_holds_the_store_points_to_the_dashboard(config_file: Path, store_path: Path) -> None:
+    """Another process holding the DuckDB file (as `steward serve` does): the answer says where to revoke instead."""
+    import subprocess
+    import sys
+
+    code, out, _ = run("token", "create", "-c", str(config_file), "--name", "leaked", "--scope", "read", "--json")
+    token_id = json.loads(out)["token_id"]
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(store_path)!r}); print('held', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        code, _, err = run("token", "revoke", token_id, "-c", str(config_file))
+    finally:
+        holder.communicate("", timeout=30)
+    assert code == 2 and "/admin/tokens" in err
+    with DuckDBStore(store_path) as store:  # nothing was revoked behind the refusal
+        assert store.query("SELECT revoked_at FROM api_tokens WHERE token_id = ?", [token_id]) == [(None,)]

@@ -56,9 +56,9 @@ def interval_seconds(text: str) -> float:
 
 def _store(config: str, store: str | None) -> Any:
     from modelsteward.config import load_config
-    from modelsteward.store.duckdb_store import DuckDBStore
+    from modelsteward.store.open import open_store
 
-    return DuckDBStore(store if store is not None else load_config(config).store)
+    return open_store(store if store is not None else load_config(config).store)
 
 
 @main.command()
@@ -69,25 +69,51 @@ def _store(config: str, store: str | None) -> Any:
 @click.option("--dev", is_flag=True, help="Open the API without tokens (loopback addresses only), for trying things out.")
 @click.option("--check-every", default="5m", show_default=True,
               help="Run the monitoring cycle (as `steward check` does) this often inside the server; 0 turns it off.")
+@click.option("--log-format", type=click.Choice(["json", "text", "auto"]), default="auto", envvar="STEWARD_LOG_FORMAT",
+              show_default=True, help="Log lines on stdout: JSON objects, or text; auto is text on a terminal, JSON otherwise "
+              "(or $STEWARD_LOG_FORMAT).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True,
+              help="The least severe log lines written.")
 @handle_errors
-def serve(config: str, store: str | None, host: str, port: int, dev: bool, check_every: str) -> None:
-    """Serve the HTTP API (/api/v1, docs at /api/docs), the dashboard and /metrics until interrupted."""
+def serve(config: str, store: str | None, host: str, port: int, dev: bool, check_every: str, log_format: str,
+          log_level: str) -> None:
+    """Serve the HTTP API (/api/v1, docs at /api/docs), the dashboard and /metrics until interrupted.
+
+    Logs go to stdout (see `--log-format`): the access log (one line per request, with its
+    X-Request-ID, never a token or cookie), the monitoring passes, start-up and shutdown.
+    SIGTERM or Ctrl-C stops it gracefully: requests in flight finish (up to 30 s), then the store closes.
+    """
     if dev and not is_loopback(host):
         err.print(f"[bold red]error:[/] --dev opens the API without tokens, so it listens on loopback only, not on {host}",
                   highlight=False)
         err.print("[yellow]hint:[/] drop --host (default 127.0.0.1), or create tokens with `steward token create` and serve without --dev",
                   highlight=False)
         sys.exit(2)
+    import logging
+
     import uvicorn
 
     from modelsteward.server.app import create_app
+    from modelsteward.server.logs import configure_logging, resolve_format
 
-    app = create_app(config, store=store, dev=dev, check_every=interval_seconds(check_every) or None)
-    if dev:
-        err.print(f"[bold yellow]warning:[/] dev mode: the API at http://{host}:{port}/api/v1 takes every call WITHOUT a token "
-                  "(loopback only); never use it for a shared store", highlight=False)
-    out.print(f"serving http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs; stop with Ctrl-C)", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=30)
+    every = interval_seconds(check_every) or None
+    fmt = resolve_format(log_format)
+    configure_logging(fmt, log_level)
+    app = create_app(config, store=store, dev=dev, check_every=every)
+    dev_warning = (f"dev mode: the API at http://{host}:{port}/api/v1 takes every call WITHOUT a token (loopback only); "
+                   "never use it for a shared store")
+    serving = f"serving http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs; stop with Ctrl-C)"
+    if fmt == "json":  # stdout holds only JSON lines
+        server_log = logging.getLogger("modelsteward.server")
+        if dev:
+            server_log.warning(dev_warning, extra={"event": "dev_mode"})
+        server_log.info(serving, extra={"event": "listening", "url": f"http://{host}:{port}/"})
+    else:
+        if dev:
+            err.print(f"[bold yellow]warning:[/] {dev_warning}", highlight=False)
+        out.print(serving, highlight=False)
+    # log_config=None: uvicorn's loggers keep the handler configured above; our RequestLog is the access log.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False, timeout_graceful_shutdown=30)
 
 
 @main.group()
@@ -147,9 +173,17 @@ def token_list(config: str, store: str | None, everything: bool, as_json: bool) 
 @handle_errors
 def token_revoke(token_id: str, config: str, store: str | None, as_json: bool) -> None:
     """Revoke a token by its id (`steward token list` shows them); it stops working at once."""
+    from modelsteward.errors import StoreError
     from modelsteward.server.auth import revoke_token
 
-    with _store(config, store) as st:
+    try:
+        st = _store(config, store)
+    except StoreError as exc:
+        if exc.hint and "one writer" in exc.hint:  # a running `steward serve` holds the DuckDB file
+            exc.hint = ("the store is held by a running `steward serve`: revoke the token there, signed in as an admin, "
+                        "on the Tokens page (/admin/tokens); it stops working at once")
+        raise
+    with st:
         revoke_token(st, token_id)
     if as_json:
         _print_json({"ok": True, "token_id": token_id})

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,7 +32,10 @@ from modelsteward.monitor import Monitor
 from modelsteward.server import auth
 from modelsteward.server.api import router as api_router
 from modelsteward.server.errors import install_error_handlers
+from modelsteward.server.fast_ingest import install_fast_ingest
 from modelsteward.server.group_commit import GroupWriter
+from modelsteward.server.limits import install_request_guard
+from modelsteward.server.logs import install_request_log
 from modelsteward.server.ops import router as ops_router
 from modelsteward.server.scheduler import run_every
 
@@ -55,6 +59,8 @@ def create_app(config: str | Path | StewardConfig, *, store: str | Path | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(run_every(monitor, app.state.lock, check_every)) if check_every else None
+        log.info("application started", extra={"event": "startup", "models": [m.name for m in monitor.config.models],
+                                                "check_every_s": check_every, "dev": dev})
         yield
         if task is not None:
             task.cancel()
@@ -63,6 +69,11 @@ def create_app(config: str | Path | StewardConfig, *, store: str | Path | None =
         with app.state.lock:
             monitor.close()
         log.info("store closed")
+        requests = app.state.request_log
+        log.log(logging.INFO if requests.in_flight == 0 else logging.WARNING,
+                "shut down: %d request(s) served, %d unfinished", requests.served, requests.in_flight,
+                extra={"event": "shutdown", "requests_served": requests.served, "requests_unfinished": requests.in_flight,
+                       "uptime_s": round(time.monotonic() - requests.started, 1)})
 
     app = FastAPI(title="modelsteward", version=_version(), openapi_url="/api/openapi.json", docs_url="/api/docs",
                   redoc_url=None, lifespan=lifespan)
@@ -72,6 +83,9 @@ def create_app(config: str | Path | StewardConfig, *, store: str | Path | None =
     app.state.dev = dev
     app.state.ingest_rejected = {}  # endpoint kind -> 4xx answers, for /metrics
     install_error_handlers(app)
+    install_fast_ingest(app)  # plain ingest requests answered without FastAPI's routing (H1); inside the guard
+    install_request_guard(app, monitor.config.server.max_body_bytes)  # 413 past server.max_body_bytes, 415 for non-JSON
+    app.state.request_log = install_request_log(app)  # outermost: request ids and the access log
     app.include_router(ops_router)
     app.include_router(api_router)
     try:

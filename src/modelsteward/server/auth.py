@@ -280,12 +280,13 @@ _token_cache: dict[tuple[int, str], tuple[ApiToken, float]] = {}
 _token_cache_lock = threading.Lock()
 
 
-def token_identity(store: DuckDBStore, secret: str | None) -> ApiToken | None:
+def token_identity(store: DuckDBStore, secret: str | None, *, fresh: bool = False) -> ApiToken | None:
     """The live token whose secret this is, else None.
 
     Each request carries its token, so live tokens are remembered for
     :data:`TOKEN_CACHE_SECONDS` (keyed by the secret's hash) to keep the look-up off the store,
-    where it would wait behind ingest writes.
+    where it would wait behind ingest writes. ``fresh`` reads the store even on a hit (the ingest
+    fast path refreshes a live entry before it expires, server/fast_ingest.py).
     """
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
@@ -293,7 +294,7 @@ def token_identity(store: DuckDBStore, secret: str | None) -> ApiToken | None:
     key, now = (id(store), digest), time.monotonic()
     with _token_cache_lock:
         hit = _token_cache.get(key)
-    if hit is not None and hit[1] > now:
+    if hit is not None and hit[1] > now and not fresh:
         return hit[0]
     rows = store.query("SELECT token_id, name, scopes, created_at, revoked_at FROM api_tokens "
                        "WHERE token_hash = ? AND revoked_at IS NULL", [digest])
@@ -327,7 +328,8 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
 
     async def dependency(request: Request) -> Principal:
         if getattr(request.app.state, "dev", False):
-            return Principal(name="dev", via="dev")
+            principal = request.state.principal = Principal(name="dev", via="dev")  # state: for the access log (server/logs.py)
+            return principal
         secret = _bearer(request)
         if secret is None:
             raise ApiError(401, "unauthenticated", "this endpoint needs an API token: send `Authorization: Bearer <token>` "
@@ -340,7 +342,8 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
             raise ApiError(403, "insufficient_scope",
                            f"token {token.token_id} has scopes {', '.join(token.scopes)} but this endpoint needs {scope!r}; "
                            f"create a token with `--scope {scope}`")
-        return Principal(name=token.name, via="token", token_id=token.token_id)
+        principal = request.state.principal = Principal(name=token.name, via="token", token_id=token.token_id)  # state: access log
+        return principal
 
     return dependency
 

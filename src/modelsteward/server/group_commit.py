@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pyarrow as pa
 from starlette.concurrency import run_in_threadpool
 
 from modelsteward.errors import StewardError
@@ -34,6 +35,11 @@ class GroupWriter:
         self._pending: dict[str, list[tuple[dict[str, Any], asyncio.Future[bool]]]] = {}
         self._flushing: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.groups = 0  # groups written, and the requests in them: their ratio is the mean group size
+        self.requests = 0
+        # pyarrow imports pandas at its first pa.array() of a list (a second or more on a busy machine): pay
+        # it now rather than in the first group's write, which holds the lock while every request waits.
+        pa.array([0.0])
 
     async def write(self, model: str, record: dict[str, Any]) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -50,6 +56,8 @@ class GroupWriter:
             while self._pending.get(model):
                 queue = self._pending[model]
                 group, self._pending[model] = queue[:MAX_GROUP], queue[MAX_GROUP:]
+                self.groups += 1
+                self.requests += len(group)
                 try:
                     results = await run_in_threadpool(locked, self.lock, self._write_group, (model, [r for r, _ in group]), {})
                 except BaseException as exc:  # noqa: BLE001  every waiting request learns of it

@@ -41,7 +41,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_class=PlainTextResponse)
 async def readyz(request: Request) -> Response:
     """Readiness: the store answers a query. Open, no token."""
     mon = monitor_of(request)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -43,13 +44,27 @@ def run_cycle(monitor: Monitor, *, until: datetime | None = None) -> list[CheckR
 async def run_every(monitor: Monitor, lock: threading.Lock, interval: float) -> None:
     """Run :func:`run_cycle` every ``interval`` seconds until cancelled; a failed pass is logged, not fatal."""
     while True:
+        start = time.perf_counter()
         try:
             reports: list[Any] = await run_in_threadpool(locked, lock, run_cycle, (monitor,), {})
-            for r in reports:
-                if r.windows or r.new_alerts:
-                    log.info("check %s: %d window(s), %d new alert(s)", r.model, len(r.windows), len(r.new_alerts))
+            _log_pass(reports, start)
         except StewardError as exc:
-            log.error("monitoring pass failed: %s", exc)
+            log.error("monitoring pass failed: %s", exc, extra=_failed(start))
         except Exception:
-            log.exception("monitoring pass failed")
+            log.exception("monitoring pass failed", extra=_failed(start))
         await asyncio.sleep(interval)
+
+
+def _log_pass(reports: list[CheckReport], start: float) -> None:
+    """One structured line per pass: models, windows computed, alerts fired, retrain requests, duration."""
+    windows = sum(len(r.windows) for r in reports)
+    alerts = sum(len(r.new_alerts) for r in reports)
+    log.info("monitoring pass: %d model(s), %d window(s), %d new alert(s)", len(reports), windows, alerts, extra={
+        "event": "monitoring_cycle", "status": "ok", "models": [r.model for r in reports], "windows": windows,
+        "alerts_fired": alerts, "retrain_requests": sum(len(r.retrain_requests) for r in reports),
+        "by_model": {r.model: {"windows": len(r.windows), "alerts_fired": len(r.new_alerts)} for r in reports},
+        "duration_ms": round((time.perf_counter() - start) * 1000, 1)})
+
+
+def _failed(start: float) -> dict[str, Any]:
+    return {"event": "monitoring_cycle", "status": "failed", "duration_ms": round((time.perf_counter() - start) * 1000, 1)}

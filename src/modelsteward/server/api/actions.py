@@ -5,11 +5,11 @@ Who acts is always the caller (the token's owner), never a field of the body.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modelsteward.config import parse_duration
 from modelsteward.errors import NotFoundError
@@ -35,6 +35,9 @@ class Comment(BaseModel):
     comment: str | None = Field(None, description="why, for the incident's history")
 
 
+_MAX_SILENCE = timedelta(days=3650)  # longer is a mistake (and past the calendar's end for a far start)
+
+
 class SilenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -43,6 +46,26 @@ class SilenceIn(BaseModel):
     duration: str = Field(description="how long it mutes, e.g. `2h` or `30m`")
     starts_at: datetime | None = Field(None, description="UTC; now when left out")
     comment: str = Field(description="why the alerts are muted")
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        try:
+            seconds = parse_duration(v).total_seconds()  # a malformed one raises ValueError: a 422 naming the field
+        except OverflowError:
+            seconds = float("inf")
+        if not 0 < seconds <= _MAX_SILENCE.total_seconds():
+            raise ValueError(f"expected a positive duration of at most {_MAX_SILENCE.days} days, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _ends(self) -> SilenceIn:
+        if self.starts_at is not None:
+            try:
+                naive_utc(self.starts_at) + parse_duration(self.duration)
+            except OverflowError:
+                raise ValueError("starts_at + duration ends after the year 9999; start it earlier") from None
+        return self
 
 
 class ClaimIn(BaseModel):

@@ -190,10 +190,25 @@ async def log_prediction(request: Request, model: str, body: PredictionIn,
     return {"prediction_id": rec["prediction_id"], "inserted": 0 if duplicate else 1, "duplicate": duplicate}
 
 
-@router.post("/models/{model}/predictions:batch", status_code=201)
+# The other media types of a prediction batch, read by server/fast_ingest.py before this route (which reads JSON).
+_BATCH_FORMATS: dict[str, Any] = {"requestBody": {"content": {
+    "application/x-ndjson": {"schema": {"type": "string", "description": (
+        "one PredictionIn object a line (blank lines skipped); a record's index is its position among the non-blank lines")}},
+    "application/vnd.apache.arrow.stream": {"schema": {"type": "string", "format": "binary", "description": (
+        "an Arrow IPC stream: columns named by the prediction fields (prediction_id, prediction, confidence, timestamp, ...) "
+        "and one column per feature, named by the feature (or a struct column `features`); checked as "
+        "Monitor.log_predictions checks a table, every bad row named with its field")}},
+}}}
+
+
+@router.post("/models/{model}/predictions:batch", status_code=201, openapi_extra=_BATCH_FORMATS)
 async def log_predictions(request: Request, model: str, body: PredictionBatch,
                           principal: Principal = _ingest) -> dict[str, Any]:
-    """Log a batch atomically: every invalid row is reported (422) and nothing is written."""
+    """Log a batch atomically: every invalid row is reported (422) and nothing is written.
+
+    The body is JSON (``{"records": [...]}``), NDJSON (``application/x-ndjson``) or an Arrow IPC
+    stream (``application/vnd.apache.arrow.stream``), up to 100,000 predictions.
+    """
     cfg = model_of(request, model)
     mon = monitor_of(request)
 

@@ -10,10 +10,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from modelsteward.config import SEVERITIES
 from modelsteward.errors import NotFoundError
 from modelsteward.server.api._common import Page, jsonable, model_of, paginate
 from modelsteward.server.auth import Principal, require_scope
 from modelsteward.server.runtime import call, monitor_of
+from modelsteward.times import naive_utc
 
 __all__ = ["router"]
 
@@ -39,6 +41,7 @@ async def metrics(request: Request, model: str, page: Page = Depends(), principa
                   end: datetime | None = Query(None, description="window starts before this")) -> dict[str, Any]:
     """Window metrics history, oldest first: one item per window with every metric it has."""
     cfg = model_of(request, model)
+    start, end = naive_utc(start), naive_utc(end)  # the store's times are naive UTC; an aware bound is converted
     history = await call(request, monitor_of(request).metric_history, cfg.name)
     rows = [{"window_start": ws, "window_end": we, "metrics": m} for ws, we, m in history
             if (start is None or ws >= start) and (end is None or ws < end)]
@@ -50,7 +53,7 @@ async def drift(request: Request, model: str, page: Page = Depends(), principal:
                 window_start: datetime | None = Query(None, description="one window only")) -> dict[str, Any]:
     """Drift test results per window, subject and test: statistic, p-value, effect size, status."""
     cfg = model_of(request, model)
-    return paginate(request, await call(request, monitor_of(request).drift, cfg.name, window_start=window_start), page)
+    return paginate(request, await call(request, monitor_of(request).drift, cfg.name, window_start=naive_utc(window_start)), page)
 
 
 @router.get("/models/{model}/diagnosis")
@@ -58,12 +61,13 @@ async def diagnosis(request: Request, model: str, page: Page = Depends(), princi
                     window_start: datetime | None = Query(None)) -> dict[str, Any]:
     """Per-window diagnoses: which kinds of drift, and the evidence."""
     cfg = model_of(request, model)
-    return paginate(request, await call(request, monitor_of(request).diagnosis, cfg.name, window_start=window_start), page)
+    return paginate(request, await call(request, monitor_of(request).diagnosis, cfg.name, window_start=naive_utc(window_start)), page)
 
 
 @router.get("/models/{model}/alerts")
 async def alerts(request: Request, model: str, page: Page = Depends(), principal: Principal = _read,
-                 min_severity: str = Query("info", pattern="^(info|warning|critical)$")) -> dict[str, Any]:
+                 min_severity: str = Query("info", pattern=f"^({'|'.join(SEVERITIES)})$",
+                                           description="least severe to list: " + ", ".join(reversed(SEVERITIES)))) -> dict[str, Any]:
     """Fired alerts by window, most severe first within a window."""
     cfg = model_of(request, model)
     return paginate(request, await call(request, monitor_of(request).alerts, cfg.name, min_severity=min_severity), page)
