@@ -10,6 +10,7 @@ INTENDED = {
     "RetrainError", "RetrainRequest", "RetrainSettings", "request_retrain",
     "DeliveryError", "Dispatcher", "Notification",
     "AlertEngine", "AlertingSettings", "IncidentStateError", "Silence",
+    "BackupError", "PostgresStore", "open_store",
 }
 
 
@@ -25,7 +26,7 @@ def test_all_is_sorted_and_importable():
 
 def test_every_error_is_a_steward_error():
     for name in ("BatchRejected", "ConfigError", "ConflictError", "InsufficientDataError", "NotFoundError",
-                 "StoreError", "ValidationError", "ReviewStateError", "RetrainError", "DeliveryError"):
+                 "StoreError", "ValidationError", "ReviewStateError", "RetrainError", "DeliveryError", "BackupError"):
         assert issubclass(getattr(modelsteward, name), modelsteward.StewardError)
 
 

@@ -24,14 +24,40 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from modelsteward.alerts.notify import Dispatcher, Notification
     from modelsteward.alerts.rules import Evaluation
     from modelsteward.alerts.silences import Silence
-    from modelsteward.config import AlertRule, AlertingSettings, Feature, ModelConfig, RetrainSettings, ReviewSettings, StewardConfig, load_config
+    from modelsteward.config import (
+        AlertingSettings,
+        AlertRule,
+        Feature,
+        ModelConfig,
+        RetrainSettings,
+        ReviewSettings,
+        StewardConfig,
+        load_config,
+    )
     from modelsteward.drift.window_drift import DriftResult
-    from modelsteward.errors import BatchRejected, ConfigError, ConflictError, DeliveryError, IncidentStateError, InsufficientDataError, NotFoundError, RetrainError, ReviewStateError, RowError, StewardError, StoreError, ValidationError
+    from modelsteward.errors import (
+        BackupError,
+        BatchRejected,
+        ConfigError,
+        ConflictError,
+        DeliveryError,
+        IncidentStateError,
+        InsufficientDataError,
+        NotFoundError,
+        RetrainError,
+        ReviewStateError,
+        RowError,
+        StewardError,
+        StoreError,
+        ValidationError,
+    )
     from modelsteward.monitor import CheckReport, IngestResult, Monitor
     from modelsteward.retrain.evaluate import request_retrain
     from modelsteward.retrain.requests import RetrainRequest
     from modelsteward.review import ReviewItem, ReviewQueue, RoutingDecision
     from modelsteward.store.duckdb_store import DuckDBStore
+    from modelsteward.store.open import open_store
+    from modelsteward.store.postgres_store import PostgresStore
 
 #: Where each public name lives. Importing ``modelsteward`` loads none of them, so the
 #: command line and scripts that need one corner of the package start fast; a name is imported
@@ -40,6 +66,7 @@ _LOCATIONS: dict[str, str] = {
     "AlertEngine": "modelsteward.alerts.engine",
     "AlertRule": "modelsteward.config",
     "AlertingSettings": "modelsteward.config",
+    "BackupError": "modelsteward.errors",
     "BatchRejected": "modelsteward.errors",
     "CheckReport": "modelsteward.monitor",
     "ConfigError": "modelsteward.errors",
@@ -57,6 +84,7 @@ _LOCATIONS: dict[str, str] = {
     "Monitor": "modelsteward.monitor",
     "NotFoundError": "modelsteward.errors",
     "Notification": "modelsteward.alerts.notify",
+    "PostgresStore": "modelsteward.store.postgres_store",
     "RetrainError": "modelsteward.errors",
     "RetrainRequest": "modelsteward.retrain.requests",
     "RetrainSettings": "modelsteward.config",
@@ -72,6 +100,7 @@ _LOCATIONS: dict[str, str] = {
     "StoreError": "modelsteward.errors",
     "ValidationError": "modelsteward.errors",
     "load_config": "modelsteward.config",
+    "open_store": "modelsteward.store.open",
     "request_retrain": "modelsteward.retrain.evaluate",
 }
 
@@ -98,6 +127,7 @@ __all__ = [
     "AlertEngine",
     "AlertRule",
     "AlertingSettings",
+    "BackupError",
     "BatchRejected",
     "CheckReport",
     "ConfigError",
@@ -115,6 +145,7 @@ __all__ = [
     "Monitor",
     "NotFoundError",
     "Notification",
+    "PostgresStore",
     "RetrainError",
     "RetrainRequest",
     "RetrainSettings",
@@ -131,5 +162,6 @@ __all__ = [
     "ValidationError",
     "__version__",
     "load_config",
+    "open_store",
     "request_retrain",
 ]

@@ -10,6 +10,7 @@ and what was expected, so a person (or a script reading ``--json``) can act on i
     ├── ConflictError        the same id was sent again with different content
     ├── NotFoundError        an unknown model, window, alert or prediction
     ├── StoreError           the store could not be opened, migrated or written
+    │   └── BackupError      a backup could not be made or restored: which file or table, what was found
     ├── InsufficientDataError a statistic was asked of a sample too small to say anything
     ├── DeliveryError        a notification receiver did not take a message (secrets redacted)
     ├── IncidentStateError   an incident is not in a state that allows what was asked (which incident, its status)
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "BackupError",
     "BatchRejected",
     "ConfigError",
     "ConflictError",
@@ -164,6 +166,12 @@ class StoreError(StewardError):
     """The store could not be opened, migrated or written."""
 
     kind = "store_error"
+
+
+class BackupError(StoreError):
+    """A backup could not be made or restored: which file or table, what was expected, what was found."""
+
+    kind = "backup_error"
 
 
 class InsufficientDataError(StewardError):

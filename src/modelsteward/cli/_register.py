@@ -20,4 +20,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "serve": "modelsteward.cli.server",
     "token": "modelsteward.cli.server",
     "user": "modelsteward.cli.server",
+    "engine": "modelsteward.cli.engines",
+    "backup": "modelsteward.cli.backup",
+    "restore": "modelsteward.cli.backup",
 }

@@ -63,6 +63,7 @@ from modelsteward.config.drift import (
     TextDriftSettings,
     _registry,
 )
+from modelsteward.config.engine import EngineSettings
 from modelsteward.config.feedback import (
     ExpertReviewPlan,
     FeedbackSettings,
@@ -112,6 +113,7 @@ from modelsteward.config.review import (
     _default_review_conditions,
     _ReviewConditionBase,
 )
+from modelsteward.config.server import ServerSettings
 
 __all__ = [
     "AlertRule",
@@ -125,6 +127,7 @@ __all__ = [
     "DisagreementCondition",
     "DriftSettings",
     "DriftTrigger",
+    "EngineSettings",
     "EscalationStep",
     "ExpertReviewPlan",
     "Feature",
@@ -146,6 +149,7 @@ __all__ = [
     "RiskPredicate",
     "RouteConfig",
     "ScheduleTrigger",
+    "ServerSettings",
     "StewardConfig",
     "TextDriftSettings",
     "ThresholdCondition",

@@ -11,10 +11,12 @@ from pydantic import Field, field_validator, model_validator
 from modelsteward.config.alerts import AlertingSettings, AlertRule
 from modelsteward.config.base import IDENTIFIER, MODEL_NAME, RESERVED_FEATURE_NAMES, _Strict
 from modelsteward.config.drift import DiagnosisSettings, DriftSettings
+from modelsteward.config.engine import EngineSettings
 from modelsteward.config.feedback import FeedbackSettings, GroundTruthSettings
 from modelsteward.config.notifications import NotificationsConfig
 from modelsteward.config.retrain import DriftTrigger, MetricTrigger, RetrainSettings
 from modelsteward.config.review import ReviewSettings
+from modelsteward.config.server import ServerSettings
 from modelsteward.errors import NotFoundError
 from modelsteward.metrics.names import check_metric_name
 
@@ -199,10 +201,16 @@ class StewardConfig(_Strict):
     """A whole ``steward.yaml``."""
 
     version: Literal[1] = Field(default=1, description="Version of this file's format.")
-    store: str = Field(default="steward.duckdb", description="Path of the embedded DuckDB store (relative to the config file).")
+    store: str = Field(default="steward.duckdb", description="Path of the embedded DuckDB store (relative to the config file), "
+                       "or a `postgresql://` URL: events and state on PostgreSQL, shared by several `steward serve` processes.")
     models: list[ModelConfig] = Field(min_length=1, description="The monitored models.")
     notifications: NotificationsConfig | None = Field(
         default=None, description="Incident notifications: receivers, routing by labels, grouping, repeats and retries.")
+    engine: EngineSettings = Field(
+        default_factory=EngineSettings,
+        description="Which engine aggregates the windows (DuckDB, PostgreSQL or Spark) and where the events are.")
+    server: ServerSettings = Field(
+        default_factory=ServerSettings, description="What `steward serve` accepts: the largest request body.")
 
     @model_validator(mode="after")
     def _unique_models(self) -> StewardConfig:
