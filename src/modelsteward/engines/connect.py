@@ -37,7 +37,7 @@ __all__ = ["Engine", "open_engine", "spark_session", "store_engine"]
 
 _SPARK_LOCK = threading.Lock()
 _SPARK: dict[str, Any] = {}
-_STORE_ENGINES: weakref.WeakKeyDictionary[Any, Engine] = weakref.WeakKeyDictionary()
+_STORE_ENGINES: weakref.WeakKeyDictionary[Any, dict[int, Engine]] = weakref.WeakKeyDictionary()  # per store, per thread (DuckDB)
 
 
 @contextmanager
@@ -94,6 +94,9 @@ class Engine:
 
     def arrow(self, expr: Any) -> pa.Table:
         """Run an expression; its result as an Arrow table."""
+        before_read = getattr(self.state_store, "before_read", None)  # a store read apart from its writers (DuckDB)
+        if before_read is not None:
+            before_read()
         with _quiet():
             return self.backend.to_pyarrow(expr)
 
@@ -108,23 +111,28 @@ class Engine:
 def store_engine(store: Any, *, quantiles: str = "exact") -> Engine:
     """The engine over a store's own tables: DuckDB for a DuckDB file, PostgreSQL for a PostgreSQL store.
 
-    Kept per store (building a backend costs tens of milliseconds).
+    Kept per store (building a backend costs tens of milliseconds); on DuckDB per store and thread,
+    since a DuckDB cursor serves one thread at a time (the monitoring pass reads beside requests).
 
     >>> from modelsteward.store.duckdb_store import DuckDBStore
     >>> store_engine(DuckDBStore(":memory:")).kind
     'duckdb'
     """
-    cached = _STORE_ENGINES.get(store)
+    url = getattr(store, "url", None)
+    postgres = isinstance(url, str) and url.startswith(("postgresql://", "postgres://"))
+    thread = 0 if postgres else threading.get_ident()
+    cached = _STORE_ENGINES.get(store, {}).get(thread)
     if cached is not None and cached.quantiles == quantiles:
         return cached
     ibis = _ibis()
-    url = getattr(store, "url", None)
-    if isinstance(url, str) and url.startswith(("postgresql://", "postgres://")):
+    if postgres:
         kind, backend = "postgres", ibis.connect(url)
     else:
         # A cursor is a connection of its own to the same database: Ibis's session settings
         # (time zone, no replacement scans) stay off the store's connection, which ingest uses.
-        kind, backend = "duckdb", ibis.duckdb.from_connection(store._con.cursor())
+        with store._lock:  # the store's connection may be writing in another thread
+            cursor = store._con.cursor()
+        kind, backend = "duckdb", ibis.duckdb.from_connection(cursor)
 
     def events(model: ModelConfig) -> Any:
         return backend.table(store.predictions_table(model.name).strip('"'))
@@ -135,7 +143,7 @@ def store_engine(store: Any, *, quantiles: str = "exact") -> Engine:
 
     # The store's tables gain columns when a model gains features: read their schema afresh each time.
     engine = Engine(kind, backend, quantiles if kind == "duckdb" else "exact", events, feedback, cache_tables=False, state_store=store)
-    _STORE_ENGINES[store] = engine
+    _STORE_ENGINES.setdefault(store, {})[thread] = engine
     return engine
 
 

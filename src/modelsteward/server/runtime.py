@@ -3,6 +3,11 @@
 DuckDB connections are not safe for concurrent writes from several threads, and a library call
 may span several statements; so every call into the Monitor runs in the threadpool (it blocks)
 under one process-wide lock. A write returns only after the library committed it.
+
+The scheduled monitoring pass is the exception that keeps ingest fast: it reads on a cursor of
+its own outside this lock and takes the lock only for its writes and its alert phase
+(:func:`modelsteward.server.scheduler.run_pass`, ``DuckDBStore.reads_apart``). The lock still
+orders every write of the process: each holder commits before it releases it.
 """
 
 from __future__ import annotations

@@ -8,10 +8,16 @@ VARCHAR for categorical), so distributions can be tested inside the engine.
 Writes go through one connection guarded by a lock (DuckDB allows one writing process per
 file); each write is one transaction, committed before the call returns, so an acknowledged
 write survives a crash of the process.
+
+A long reader (the server's monitoring pass) can read apart from the writers: inside
+:meth:`DuckDBStore.reads_apart` its plain reads run on a cursor of its own thread (a second
+connection to the same database, reading a committed snapshot) without the store's lock, and
+its writes take the caller's write lock before the store's, so ingest waits only for them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -30,9 +36,12 @@ from modelsteward.config import ModelConfig
 from modelsteward.errors import ConflictError, NotFoundError, StoreError
 from modelsteward.records import feature_column, prediction_schema
 
-__all__ = ["DuckDBStore", "quote_ident"]
+__all__ = ["DuckDBStore", "held_writes", "quote_ident"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")  # used with fullmatch: `$` would let "x\n" through
+_READ = re.compile(r"\s*(SELECT|WITH|FROM)\b", re.IGNORECASE)
+_WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|COPY|ATTACH|DETACH|SET|RESET|CHECKPOINT|VACUUM|"
+                     r"IMPORT|EXPORT|INSTALL|LOAD|PRAGMA|BEGIN|COMMIT|ROLLBACK|RETURNING|MERGE|TRUNCATE)\b", re.IGNORECASE)
 _ARROW_TO_SQL = {pa.string(): "VARCHAR", pa.float64(): "DOUBLE", pa.timestamp("us"): "TIMESTAMP"}
 
 
@@ -66,6 +75,16 @@ def _prediction_conflict(ids: list[str]) -> ConflictError:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _plain_read(sql: str) -> bool:
+    """A statement that only reads: it may run on a reader's own cursor (anything doubtful counts as a write).
+
+    >>> _plain_read("SELECT count(*) FROM window_metrics"), _plain_read("UPDATE alerts SET state = 'x'")
+    (True, False)
+    """
+    return bool(_READ.match(sql)) and not _WRITES.search(sql)
+
+
 @functools.lru_cache(maxsize=256)
 def _column_list_cached(names: tuple[str, ...]) -> str:
     return ", ".join(quote_ident(c) for c in names)
@@ -74,6 +93,15 @@ def _column_list_cached(names: tuple[str, ...]) -> str:
 def _column_list(names: Sequence[str]) -> str:
     """Quoted, validated column names (cached: the same few layouts are written again and again)."""
     return _column_list_cached(tuple(names))
+
+
+def held_writes(store: Any) -> contextlib.AbstractContextManager[None]:
+    """``store.writes_held()`` on a DuckDB store (see :meth:`DuckDBStore.writes_held`); nothing to hold elsewhere.
+
+    >>> with held_writes(DuckDBStore(":memory:")):
+    ...     pass
+    """
+    return store.writes_held() if isinstance(store, DuckDBStore) else contextlib.nullcontext()
 
 
 def _now() -> datetime:
@@ -111,6 +139,7 @@ class DuckDBStore:
             ) from None
         self._con.execute("SET enable_progress_bar = false").fetchall()  # the CLI draws its own
         self._lock = threading.RLock()
+        self._local = threading.local()  # per thread: the reader's cursor and write lock (reads_apart), write depth
         if not read_only:
             self.migrate()
 
@@ -126,9 +155,89 @@ class DuckDBStore:
         self.close()
 
     @contextmanager
+    def reads_apart(self, write_lock: Any) -> Iterator[None]:
+        """Within this block, this thread's plain reads leave the store's lock; its writes take ``write_lock`` first.
+
+        For a long pass that reads much and writes little while other threads write (the server's
+        monitoring pass against ingest). ``write_lock`` is the lock those other writers hold
+        around each of their writes (the server's Monitor lock), each write committed before they
+        release it. The reads run on a cursor of this thread, outside both locks; each reads the
+        committed state when it starts (autocommit). Before each read the thread takes and
+        releases ``write_lock`` once: a write stamped before the read (``ingested_at``) has then
+        committed and is seen, so a window stamped ``computed_at`` before its reads misses no row
+        stamped earlier. Writes (:meth:`transaction`, the inserts, any statement that is not a
+        plain ``SELECT``) hold ``write_lock`` then the store's lock, in the order the other
+        writers take them, and read their own uncommitted state on the store's connection.
+
+        >>> import threading
+        >>> store, lock = DuckDBStore(":memory:"), threading.Lock()
+        >>> with store.reads_apart(lock):
+        ...     store.query("SELECT 41 + 1")
+        [(42,)]
+        """
+        local = self._local
+        if getattr(local, "write_lock", None) is not None:
+            raise StoreError("reads_apart is already active on this thread", hint="leave the outer block first")
+        with self._lock:
+            cursor = self._con.cursor()
+        cursor.execute("SET enable_progress_bar = false").fetchall()
+        local.write_lock, local.cursor = write_lock, cursor
+        try:
+            yield
+        finally:
+            local.write_lock = local.cursor = None
+            cursor.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The store's lock, preceded by the reader's write lock on a thread inside :meth:`reads_apart`."""
+        local = self._local
+        outer = getattr(local, "write_lock", None)
+        depth = getattr(local, "depth", 0)
+        if outer is not None and depth == 0:
+            outer.acquire()
+        local.depth = depth + 1
+        try:
+            with self._lock:
+                yield
+        finally:
+            local.depth = depth
+            if outer is not None and depth == 0:
+                outer.release()
+
+    @contextmanager
+    def writes_held(self) -> Iterator[None]:
+        """Reads and writes of this block together under the write lock (a read-modify-write of shared state).
+
+        Inside :meth:`reads_apart`, the monitoring pass's alert and trigger phase reads alert
+        states and writes new ones: a request (an acknowledgement, an approval) must not come
+        in between. Elsewhere it is the store's lock alone.
+        """
+        with self._writing():
+            yield
+
+    def _reader(self, sql: str) -> duckdb.DuckDBPyConnection | None:
+        """This thread's own cursor for a plain read inside :meth:`reads_apart` (outside a write), else None."""
+        local = self._local
+        cursor = getattr(local, "cursor", None)
+        depth: int = getattr(local, "depth", 0)
+        if cursor is None or depth or not _plain_read(sql):
+            return None
+        self.before_read()
+        return cursor
+
+    def before_read(self) -> None:
+        """Inside :meth:`reads_apart`: wait for the write in progress elsewhere (see there); otherwise nothing."""
+        local = self._local
+        outer = getattr(local, "write_lock", None)
+        if outer is not None and not getattr(local, "depth", 0):
+            with outer:
+                pass
+
+    @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One atomic write: everything inside commits together or not at all."""
-        with self._lock:
+        with self._writing():
             self._con.execute("BEGIN TRANSACTION").fetchall()
             try:
                 yield self._con
@@ -139,24 +248,39 @@ class DuckDBStore:
                 self._con.execute("COMMIT").fetchall()
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        with self._lock:
+        cursor = self._reader(sql)
+        if cursor is not None:
+            return cursor.execute(sql, params or []).fetchall()
+        with self._writing():
             return self._con.execute(sql, params or []).fetchall()
 
     def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
-        with self._lock:
-            rel = self._con.sql(sql, params=list(params or []))
-            if hasattr(rel, "to_arrow_table"):  # DuckDB 2: a relation reads straight into Arrow
-                return rel.to_arrow_table()
-            res = self._con.execute(sql, params or [])
-            # DuckDB 1.x results: fetch_arrow_table (older: arrow)
-            for name in ("fetch_arrow_table", "arrow"):
-                fetch = getattr(res, name, None)
-                if fetch is not None:
-                    return fetch()
-            raise StoreError(f"this DuckDB ({duckdb.__version__}) cannot return Arrow tables")
+        cursor = self._reader(sql)
+        if cursor is not None:
+            return self._arrow(cursor, sql, params)
+        with self._writing():
+            return self._arrow(self._con, sql, params)
+
+    @staticmethod
+    def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None) -> pa.Table:
+        rel = con.sql(sql, params=list(params or []))
+        if hasattr(rel, "to_arrow_table"):  # DuckDB 2: a relation reads straight into Arrow
+            return rel.to_arrow_table()
+        res = con.execute(sql, params or [])
+        # DuckDB 1.x results: fetch_arrow_table (older: arrow)
+        for name in ("fetch_arrow_table", "arrow"):
+            fetch = getattr(res, name, None)
+            if fetch is not None:
+                return fetch()
+        raise StoreError(f"this DuckDB ({duckdb.__version__}) cannot return Arrow tables")
 
     def query_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-        with self._lock:
+        cursor = self._reader(sql)
+        if cursor is not None:
+            cur = cursor.execute(sql, params or [])
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        with self._writing():
             cur = self._con.execute(sql, params or [])
             cols = [d[0] for d in cur.description]
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
@@ -166,7 +290,7 @@ class DuckDBStore:
 
     def migrate(self) -> list[int]:
         """Apply the migrations this store has not seen yet; returns their numbers."""
-        with self._lock:
+        with self._writing():
             self._con.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
             ).fetchall()
@@ -280,7 +404,7 @@ class DuckDBStore:
         clash_params = [ts_default] if ts_default is not None and "ts" in compare else []
         col_list = ", ".join(quote_ident(c) for c in names)
         n_rows = _rows_in(rows)
-        with self._lock:
+        with self._writing():
             self._con.register("_staged_predictions", rows)  # outside the transaction: an aborted one refuses every statement
             try:  # optimistic: a batch of new ids is one INSERT, checked by the primary key alone
                 with self.transaction() as con:
@@ -335,7 +459,7 @@ class DuckDBStore:
         records = rows.to_pylist()
         if not records:
             return 0, n_rows
-        with self._lock:
+        with self._writing():
             try:
                 return self._insert_values(table, names, records), n_rows - len(records)
             except duckdb.ConstraintException:
