@@ -38,7 +38,7 @@ from modelsteward.metrics.window import WINDOW_LENGTH, compute_window_metrics, w
 from modelsteward.performance.window import window_estimate
 from modelsteward.records import feature_column, normalise_feedback, normalise_predictions
 from modelsteward.reference import ReferenceProfile, build_reference, load_profile
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.duckdb_store import DuckDBStore, held_writes
 from modelsteward.store.open import open_store
 from modelsteward.times import naive_utc
 
@@ -390,25 +390,39 @@ class Monitor:
                 metrics = {"volume": 0.0, "unique_users": 0.0, "labelled": 0.0}
             drift = window_drift(self.store, cfg, profile, start, start + length) if profile is not None else []
             metrics.update(_drift_metrics(drift))
-            metrics.update(collection_rates(self.store, cfg, start, start + length))
-            if cfg.review is not None:
-                from modelsteward.review.progress import review_window_metrics
-
-                metrics.update(review_window_metrics(self.store, cfg, start, start + length))
-            if profile is not None and profile.calibration:
-                metrics.update(window_estimate(self.store, cfg, profile.calibration, start, start + length))
-            kind_metrics, kind_drift = kinds.window(start, start + length, metrics, drift)
-            metrics.update(kind_metrics)
-            drift = [*drift, *kind_drift]
+            drift = self._store_window_steps(cfg, kinds, profile, start, start + length, metrics, drift)
             self._save_window(cfg, start, start + length, metrics, drift, computed_at=computed_at)
             if progress is not None:
                 progress(done, len(due))
+        with held_writes(self.store):  # alert states and triggers: read and written with no request in between
+            self._after_windows(cfg, report, profile, until)
+        return report
+
+    def _store_window_steps(self, cfg: ModelConfig, kinds: WindowKinds, profile: ReferenceProfile | None, start: datetime,
+                            end: datetime, metrics: dict[str, float | None], drift: list[DriftResult]) -> list[DriftResult]:
+        """A window's steps that read the store's own events, after its metrics and drift (on any engine).
+
+        Feedback collection rates, review progress, the CBPE estimate, then concept, multivariate
+        and text drift and the diagnosis. Adds to ``metrics``; returns ``drift`` with theirs.
+        """
+        metrics.update(collection_rates(self.store, cfg, start, end))
+        if cfg.review is not None:
+            from modelsteward.review.progress import review_window_metrics
+
+            metrics.update(review_window_metrics(self.store, cfg, start, end))
+        if profile is not None and profile.calibration:
+            metrics.update(window_estimate(self.store, cfg, profile.calibration, start, end))
+        kind_metrics, kind_drift = kinds.window(start, end, metrics, drift)
+        metrics.update(kind_metrics)
+        return [*drift, *kind_drift]
+
+    def _after_windows(self, cfg: ModelConfig, report: CheckReport, profile: ReferenceProfile | None, until: datetime) -> None:
+        """After the windows are stored: alert rules, alert states and incidents, retraining triggers."""
         report.evaluations, report.new_alerts = self._evaluate_rules(cfg, profile)
         report.notifications = self.alerting.process(cfg, report.evaluations, now=until)
         from modelsteward.retrain.evaluate import after_check
 
         after_check(self, cfg, report, until=until, profile=profile)
-        return report
 
     def _save_window(self, cfg: ModelConfig, start: datetime, end: datetime, metrics: Mapping[str, float | None],
                      drift: list[DriftResult], *, computed_at: datetime | None = None) -> None:

@@ -200,14 +200,31 @@ def ingest(path: Path, config: str, store: str | None, model: str | None, mappin
               help="Exit with code 1 when an alert of this severity or worse fires.")
 @click.option("--deliver/--no-deliver", default=True, show_default=True,
               help="Afterwards, send the notifications that are due (as `steward notify deliver` does).")
+@click.option("--engine", "engine_kind", type=click.Choice(["store", "duckdb", "spark"]), default=None,
+              help="Where window metrics and drift are computed: `store` (its own tables), `duckdb` or `spark` over the "
+                   "Parquet log (default: the configuration's engine: section).")
+@click.option("--events", default=None, help="Root of the Parquet prediction log (default: engine.events).")
+@click.option("--master", default=None, help="Spark master URL, e.g. local[4] or spark://host:7077 (default: engine.master).")
 @json_option
 @handle_errors
 def check(config: str, store: str | None, model: str | None, until: datetime | None, everything: bool, fail_on: str, deliver: bool,
-          as_json: bool) -> None:
+          engine_kind: str | None, events: str | None, master: str | None, as_json: bool) -> None:
     """Evaluate due windows and alert rules (for cron and CI).
 
     Notifications go through the outbox: those that are due are sent at the end of the run; a
     group still inside its ``group_wait`` goes out with the next run or `steward notify deliver`.
+
+    \b
+    Engines (--engine, or the engine: section of steward.yaml; the server's scheduler uses the latter):
+      store (default)  everything on the store's events, as above.
+      spark, or duckdb with --events ROOT: the window metrics and drift of every ended window of
+        the Parquet log are computed on the engine (all windows each run: --all is implied) and
+        stored. Then, on the store: feedback collection rates, review progress, CBPE estimates,
+        concept drift's online detectors, multivariate and text drift and the diagnosis (these
+        read the store's own events: log them there too to have them), alert rules, incidents,
+        retraining triggers and notifications.
+
+    Example: steward check --engine spark --events /lake/predictions --master spark://host:7077
     """
     from modelsteward.cycle import run_cycle
 
@@ -219,8 +236,15 @@ def check(config: str, store: str | None, model: str | None, until: datetime | N
                 tasks[name] = bar.add_task(f"checking {name}", total=total)
             bar.update(tasks[name], completed=done, total=total)
 
+        settings = None
+        if engine_kind is not None or events is not None or master is not None:
+            from modelsteward.config import EngineSettings
+            from modelsteward.engines.check import resolve_engine
+
+            base = EngineSettings() if engine_kind == "store" else mon.config.engine
+            settings = resolve_engine(base, kind=None if engine_kind == "store" else engine_kind, events=events, master=master)
         cycle = run_cycle(mon, models=[model] if model else None, until=until, everything=everything, deliver=deliver,
-                          progress=None if as_json else progress)
+                          progress=None if as_json else progress, engine=settings)
         reports, delivery = cycle.reports, cycle.delivery
         diagnoses = {r.model: [d for d in mon.diagnosis(r.model) if d["window_start"] in set(r.windows)] for r in reports}
     fired = [a for r in reports for a in r.new_alerts]
@@ -230,10 +254,11 @@ def check(config: str, store: str | None, model: str | None, until: datetime | N
                                                     "diagnoses": diagnoses[r.model],
                                                     "retrain_requests": [vars(o) for o in r.retrain_requests],
                                                     "warnings": r.warnings} for r in reports],
-                     "delivery": delivery})
+                     "delivery": delivery, "engine": cycle.engine})
     else:
+        where = "" if cycle.engine.get("events") == "store" else f" on {cycle.engine['kind']} over {cycle.engine['events']}"
         for r in reports:
-            out.print(f"{r.model}: {len(r.windows)} window(s) evaluated, {len(r.new_alerts)} new alert(s)", highlight=False)
+            out.print(f"{r.model}: {len(r.windows)} window(s) evaluated{where}, {len(r.new_alerts)} new alert(s)", highlight=False)
             for a in r.new_alerts:
                 out.print(f"  [{_sev_style(a['severity'])}]{a['severity'].upper():8}[/] {a['window_start']:%Y-%m-%d %H:%M}  {a['message']}",
                           highlight=False)
