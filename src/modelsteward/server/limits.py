@@ -185,7 +185,7 @@ def install_request_guard(app: Any, max_body_bytes: int) -> None:
 async def reject_invalid_text(request: Request) -> None:
     """Dependency: a 422 naming the first string (or key) of the JSON body that holds a lone surrogate.
 
-    Only a body with an escaped surrogate (``\\udXXX``, as in a pair for an emoji) is walked, so
+    Only a body with an escaped surrogate (``\\ud83d``-style, as in the first half of an emoji pair) is walked, so
     ordinary batches cost one scan of their bytes.
     """
     if request.method not in _WITH_BODY:

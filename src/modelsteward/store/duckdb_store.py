@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -33,27 +32,15 @@ import duckdb
 import pyarrow as pa
 
 from modelsteward.config import ModelConfig
-from modelsteward.errors import ConflictError, NotFoundError, StoreError
-from modelsteward.records import feature_column, prediction_schema
+from modelsteward.errors import ConflictError, StoreError
+from modelsteward.store.identifiers import quote_ident
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["DuckDBStore", "held_writes", "quote_ident"]
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")  # used with fullmatch: `$` would let "x\n" through
 _READ = re.compile(r"\s*(SELECT|WITH|FROM)\b", re.IGNORECASE)
 _WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|COPY|ATTACH|DETACH|SET|RESET|CHECKPOINT|VACUUM|"
                      r"IMPORT|EXPORT|INSTALL|LOAD|PRAGMA|BEGIN|COMMIT|ROLLBACK|RETURNING|MERGE|TRUNCATE)\b", re.IGNORECASE)
-_ARROW_TO_SQL = {pa.string(): "VARCHAR", pa.float64(): "DOUBLE", pa.timestamp("us"): "TIMESTAMP"}
-
-
-def quote_ident(name: str) -> str:
-    """Quote a validated SQL identifier; anything but letters, digits and ``_`` is refused.
-
-    >>> quote_ident("predictions__tickets")
-    '"predictions__tickets"'
-    """
-    if not isinstance(name, str) or not _IDENT.fullmatch(name):
-        raise StoreError(f"invalid SQL identifier {name!r}")
-    return f'"{name}"'
 
 
 SMALL_BATCH = 16  # at most this many rows take the point-lookup path of insert_predictions (past ~20 rows, a
@@ -118,7 +105,7 @@ def _migrations() -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-class DuckDBStore:
+class DuckDBStore(ModelTables):
     """Events and state in one DuckDB database (a file, or ``":memory:"``).
 
     >>> store = DuckDBStore(":memory:")
@@ -304,80 +291,6 @@ class DuckDBStore:
                     con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, _now()]).fetchall()
                 applied.append(version)
             return applied
-
-    # -- models ---------------------------------------------------------------------------
-    @staticmethod
-    def predictions_table(model: str) -> str:
-        return quote_ident("predictions__" + model.replace("-", "_"))
-
-    @staticmethod
-    def reference_table(model: str) -> str:
-        return quote_ident("reference__" + model.replace("-", "_"))
-
-    @staticmethod
-    def reference_ecdf_table(model: str) -> str:
-        """The reference's empirical distribution per numeric subject: (subject, v, cumulative count)."""
-        return quote_ident("reference_ecdf__" + model.replace("-", "_"))
-
-    def register_model(self, model: ModelConfig) -> None:
-        """Create or update a model's tables; new features become new columns.
-
-        A feature whose type changed is refused: its stored values would no longer mean what
-        the configuration says.
-        """
-        config_json = model.model_dump_json(by_alias=True)
-        with self.transaction() as con:
-            twins = [r[0] for r in con.execute("SELECT name FROM models WHERE name <> ?", [model.name]).fetchall()
-                     if self.predictions_table(r[0]) == self.predictions_table(model.name)]
-            if twins:
-                raise StoreError(
-                    f"model {model.name!r} would share its tables with model {twins[0]!r} already in this store",
-                    hint="model names that differ only in '-' against '_' name the same tables; rename one",
-                )
-            known = {r[0]: r[1] for r in con.execute("SELECT feature, type FROM model_columns WHERE model = ?", [model.name]).fetchall()}
-            for f in model.features:
-                if f.name in known and known[f.name] != f.type:
-                    raise StoreError(
-                        f"model {model.name!r}: feature {f.name!r} was {known[f.name]} and is now {f.type}",
-                        hint="give the feature a new name; stored values keep their type",
-                    )
-            exists = con.execute("SELECT count(*) FROM models WHERE name = ?", [model.name]).fetchall()[0][0]
-            if exists:
-                con.execute("UPDATE models SET task = ?, labels = ?, config = ?, updated_at = ? WHERE name = ?",
-                            [model.task, json.dumps(model.labels), config_json, _now(), model.name]).fetchall()
-            else:
-                con.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)",
-                            [model.name, model.task, json.dumps(model.labels), config_json, _now(), _now()]).fetchall()
-            table = self.predictions_table(model.name)
-            schema = prediction_schema(model)
-            cols = ", ".join(f"{quote_ident(f.name)} {_ARROW_TO_SQL[f.type]}" for f in schema)
-            con.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} ({cols}, ingested_at TIMESTAMP NOT NULL, PRIMARY KEY (prediction_id))"
-            ).fetchall()
-            have_novelty = con.execute(
-                "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = 'novelty'",
-                [table.strip('"')],
-            ).fetchall()[0][0]
-            if not have_novelty:
-                con.execute(f"ALTER TABLE {table} ADD COLUMN novelty DOUBLE").fetchall()
-            for f in model.features:
-                if f.name not in known:
-                    col = quote_ident(feature_column(f.name))
-                    have = con.execute(
-                        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
-                        [table.strip('"'), feature_column(f.name)],
-                    ).fetchall()[0][0]
-                    if not have:
-                        con.execute(f"ALTER TABLE {table} ADD COLUMN {col} {'DOUBLE' if f.type == 'numeric' else 'VARCHAR'}").fetchall()
-                    con.execute("INSERT INTO model_columns VALUES (?, ?, ?, ?)", [model.name, f.name, f.type, feature_column(f.name)]).fetchall()
-
-    def model_names(self) -> list[str]:
-        return [r[0] for r in self.query("SELECT name FROM models ORDER BY name")]
-
-    def require_model(self, name: str) -> None:
-        if not self.query("SELECT 1 FROM models WHERE name = ?", [name]):
-            known = ", ".join(self.model_names()) or "(none)"
-            raise NotFoundError(f"unknown model {name!r}", hint=f"models in this store: {known}; declare it in steward.yaml")
 
     # -- events ---------------------------------------------------------------------------
     def insert_predictions(self, model: ModelConfig, rows: pa.Table) -> tuple[int, int]:
