@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -132,6 +133,9 @@ class DuckDBStore(ModelTables):
 
     # -- plumbing -------------------------------------------------------------------------
     def close(self) -> None:
+        connect = sys.modules.get("modelsteward.engines.connect")  # (only if engines were used: no Ibis import here)
+        if connect is not None:
+            connect.release_store_engines(self)
         with self._lock:
             self._con.close()
 

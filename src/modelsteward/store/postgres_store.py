@@ -8,12 +8,19 @@ transaction, under an advisory lock so servers starting together apply each one 
 How several processes stay correct on one database:
 
 * **Ingest** (:meth:`PostgresStore.insert_predictions`, :meth:`~PostgresStore.insert_feedback`):
-  one transaction per batch stages the rows with ``COPY``, writes them with ``INSERT ... ON
-  CONFLICT DO NOTHING RETURNING`` the ids it wrote, then compares the content of every id it did
-  *not* write with the stored row; a difference raises :class:`~modelsteward.errors.ConflictError`
-  and rolls the batch back. Because the comparison runs after the insert (which waits for any
-  concurrent writer of the same key), overlapping retries from several servers neither lose nor
-  double-count a row, and a conflicting racer is still caught.
+  one transaction per batch. A batch of new ids (the usual case) goes in with one binary ``COPY``
+  straight into the table, in key order, under a savepoint; the primary key stops it at the first
+  id already stored (or committed meanwhile by another server), the savepoint is undone, and the
+  batch takes the staged path: ``COPY`` into a temporary table, ``INSERT ... ON CONFLICT DO
+  NOTHING`` in key order, then the staged rows compared in SQL with the stored ones; a difference
+  raises :class:`~modelsteward.errors.ConflictError` and rolls the batch back. Because both
+  paths wait for any concurrent writer of the same key before deciding, overlapping retries from
+  several servers neither lose nor double-count a row, and a conflicting racer is still caught.
+  ``synchronous_commit`` stays as the server sets it (on by default): an acknowledged batch
+  survives a crash. After many rows the table's planner statistics are refreshed (``ANALYZE``).
+* **Monitoring queries** read a window of a prediction table through a BRIN index on ``ts``
+  (:meth:`PostgresStore.register_model`); an engine's connection takes the session settings of
+  :attr:`PostgresStore.monitoring_url` (no JIT, a larger ``work_mem``).
 * **State** (:meth:`PostgresStore.transaction`): the modules were written for one writer, so a
   state transaction holds a transaction-scoped advisory lock: state writes from all servers are
   serialised as they are on DuckDB, while ingest and reads run in parallel on the pool.
@@ -25,26 +32,34 @@ How several processes stay correct on one database:
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 from psycopg_pool import ConnectionPool
 
 from modelsteward.config import ModelConfig
 from modelsteward.errors import ConflictError, StoreError
-from modelsteward.store.duckdb_store import _differs, _migrations, _prediction_conflict, _rows_in
+from modelsteward.store.duckdb_store import _migrations, _prediction_conflict, _rows_in
 from modelsteward.store.identifiers import quote_ident
 from modelsteward.store.model_tables import ModelTables
 from modelsteward.store.postgres_conn import PgConnection, configure_connection, copy_rows
 from modelsteward.store.sql_translate import COMPAT_FUNCTIONS, split_statements
 
-__all__ = ["PostgresStore", "advisory_key", "redact_url"]
+__all__ = ["MONITORING_SETTINGS", "PostgresStore", "advisory_key", "redact_url"]
+
+# Session settings for the monitoring queries (one wide aggregate per window, a scan per subject), from their
+# EXPLAIN (ANALYZE) at 1M rows: JIT compiled the ~60 aggregate expressions for 2.8 s of a 10.7 s query (and
+# runs each once); at the default work_mem (4MB) the sort by window spilled 200 MB to disk. Per session, not
+# per server: ingest and state queries keep the server's defaults.
+MONITORING_SETTINGS = {"jit": "off", "work_mem": "128MB"}
 
 
 
@@ -74,10 +89,20 @@ def redact_url(url: str) -> str:
 _MIGRATION_LOCK = advisory_key("modelsteward:migrations")
 _STATE_LOCK = advisory_key("modelsteward:state")
 _BATCH_ATTEMPTS = 3
+_ANALYSE_MIN_ROWS = 100_000  # ANALYZE a table after this many new rows from this process...
+_ANALYSE_GROWTH = 0.5  # ... and at least this share of the rows it had at the last ANALYZE
+# The columns the monitoring queries filter and join on (the row count comes with any of them); all 30 cost ~5x more
+_ANALYSED_COLUMNS = ("ts, prediction_id", "model, prediction_id, ts")
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _sorted_stamped(rows: pa.Table, key: str, now: datetime | None = None) -> pa.Table:
+    """The rows in key order with their ``ingested_at``, as they go into the table."""
+    ordered = rows.take(pc.sort_indices(rows, [(key, "ascending")]))
+    return ordered.append_column("ingested_at", pa.repeat(pa.scalar(now or _now(), pa.timestamp("us")), rows.num_rows))
 
 
 class PostgresStore(ModelTables):
@@ -89,11 +114,12 @@ class PostgresStore(ModelTables):
 
     dialect = "postgres"
     row_lock_clause = " FOR UPDATE SKIP LOCKED"
+    staged_ingest = False  # True: every batch through a staging table and CSV (the path before direct COPY; benchmarks compare)
 
     def __init__(self, url: str, *, read_only: bool = False, pool_size: int = 8) -> None:
         self.url = url
         self.path = redact_url(url)
-        options = "-c timezone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")
+        options = "-c timezone=UTC -c jit=off" + (" -c default_transaction_read_only=on" if read_only else "")
         try:
             psycopg.connect(url, connect_timeout=10).close()  # fail fast, with the server's own reason
             self._pool = ConnectionPool(
@@ -109,11 +135,17 @@ class PostgresStore(ModelTables):
             ) from None
         self._local = threading.local()
         self._write_lock = threading.RLock()  # one state transaction at a time in this process (see the module doc)
+        self._analyse_lock = threading.Lock()
+        self._unanalysed: dict[str, int] = {}  # table -> rows this process wrote since it last ran ANALYZE on it
+        self._analysed_rows: dict[str, int] = {}  # table -> its rows at that ANALYZE
         if not read_only:
             self.migrate()
 
     # -- plumbing -------------------------------------------------------------------------
     def close(self) -> None:
+        connect = sys.modules.get("modelsteward.engines.connect")  # (only if engines were used: no Ibis import here)
+        if connect is not None:
+            connect.release_store_engines(self)
         self._pool.close()
 
     def __enter__(self) -> PostgresStore:
@@ -223,7 +255,47 @@ class PostgresStore(ModelTables):
         """A temporary table with the columns of ``rows`` typed as in ``like`` (dropped at commit), filled by COPY."""
         col_list = ", ".join(quote_ident(c) for c in rows.schema.names)
         con.execute_native(f"CREATE TEMPORARY TABLE {quote_ident(name)} ON COMMIT DROP AS SELECT {col_list} FROM {like} WITH NO DATA")
-        copy_rows(con.raw, quote_ident(name), rows)
+        copy_rows(con.raw, quote_ident(name), rows, csv=self.staged_ingest)
+
+    def _copy_new(self, con: PgConnection, table: str, rows: pa.Table, key: str) -> bool:
+        """``COPY`` a batch straight into ``table`` if none of its ids is stored yet; False (nothing written) otherwise.
+
+        The first stored id stops the COPY with a unique violation, undone to a savepoint; the
+        caller then takes the staged path, which tells duplicates from conflicts. The rows are in
+        key order, so two batches copying overlapping ids wait on each other in one order and
+        cannot deadlock; a concurrent batch still uncommitted makes the COPY wait for its outcome.
+        """
+        first = rows.column(key)[0].as_py()  # a batch sent again (a retry) is found by one index probe, before any encoding
+        if con.execute_native(f"SELECT 1 FROM {table} WHERE {quote_ident(key)} = $1", [first]).fetchall():
+            return False
+        try:
+            with con.raw.transaction():
+                copy_rows(con.raw, table, rows)
+        except psycopg.errors.UniqueViolation:
+            return False
+        return True
+
+    def _after_write(self, table: str, result: tuple[int, int]) -> tuple[int, int]:
+        """Refresh the planner's statistics of ``table`` once this process has written many rows since it last did.
+
+        The monitoring queries are planned from them: a table analysed when it was nearly empty
+        gets plans for a few rows (no parallel scan, nested loops) until autovacuum comes by.
+        Runs after the batch committed, on a connection of its own; ANALYZE does not block writers.
+        Only the columns the queries filter and join on are analysed (autovacuum does the rest).
+        """
+        if result[0] == 0 or self._current() is not None:
+            return result
+        with self._analyse_lock:
+            pending = self._unanalysed.get(table, 0) + result[0]
+            due = pending >= max(_ANALYSE_MIN_ROWS, _ANALYSE_GROWTH * self._analysed_rows.get(table, 0))
+            self._unanalysed[table] = 0 if due else pending
+        if due:
+            with self._pool.connection() as raw:
+                raw.execute(f"ANALYZE {table} ({_ANALYSED_COLUMNS[table == 'feedback']})")
+                got = raw.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)", [table]).fetchone()
+            with self._analyse_lock:
+                self._analysed_rows[table] = max(0, int(got[0])) if got else 0
+        return result
 
     def _batch(self, write: Callable[[PgConnection], tuple[int, int]]) -> tuple[int, int]:
         """Run one batch write in its own transaction; retried when PostgreSQL breaks a deadlock between batches."""
@@ -253,28 +325,37 @@ class PostgresStore(ModelTables):
         col_list = ", ".join(quote_ident(c) for c in names)
 
         def write(con: PgConnection) -> tuple[int, int]:
+            if not self.staged_ingest and self._copy_new(con, table, _sorted_stamped(rows, "prediction_id"), "prediction_id"):
+                return rows.num_rows, n_rows - rows.num_rows
             self._stage(con, "_staged_predictions", rows, table)
             # In key order, so that batches sharing ids take their row locks in one order (no deadlock).
-            written = {r[0] for r in con.execute_native(
+            written = con.execute_native(
                 f"INSERT INTO {table} ({col_list}, ingested_at) SELECT {col_list}, $1 FROM _staged_predictions "
-                "ORDER BY prediction_id ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id", [_now()]).fetchall()}
-            if len(written) < rows.num_rows:
-                self._check_predictions(con, table, compare, ts_default, written)
-            return len(written), n_rows - len(written)
+                "ORDER BY prediction_id ON CONFLICT (prediction_id) DO NOTHING", [_now()]).fetchall()[0][0]
+            if written < rows.num_rows:
+                self._check_predictions(con, table, compare, ts_default)
+            return written, n_rows - written
 
-        return self._batch(write)
+        return self._after_write(table, self._batch(write))
 
-    def _check_predictions(self, con: PgConnection, table: str, compare: list[str], ts_default: datetime | None,
-                           written: set[str]) -> None:
-        """Compare the rows this batch did not write with the stored ones; a difference is a conflict."""
-        cols = ", ".join(f"s.{quote_ident(c)}, p.{quote_ident(c)}" for c in compare)
-        others = con.execute_native(
-            f"SELECT s.prediction_id{', ' + cols if cols else ''} FROM _staged_predictions s "
-            f"JOIN {table} p ON p.prediction_id = s.prediction_id ORDER BY 1").fetchall()
-        clash = [r[0] for r in others if r[0] not in written and any(
-            _differs(c, r[1 + 2 * i], r[2 + 2 * i], ts_default) for i, c in enumerate(compare))]
+    def _check_predictions(self, con: PgConnection, table: str, compare: list[str], ts_default: datetime | None) -> None:
+        """Compare the staged rows with the stored ones, in the database; a difference is a conflict.
+
+        The rows this batch wrote are stored as staged, so only those it did not write can
+        differ (a batch holds each id once: the validation collapses copies). A row given no
+        timestamp (stamped ``ts_default``) never conflicts on time.
+        """
+        differs = " OR ".join(
+            "(s.ts IS DISTINCT FROM p.ts AND s.ts IS DISTINCT FROM $1::TIMESTAMP)" if c == "ts" and ts_default is not None
+            else f"s.{quote_ident(c)} IS DISTINCT FROM p.{quote_ident(c)}" for c in compare)
+        if not differs:
+            return
+        params = [ts_default] if ts_default is not None and "ts" in compare else []
+        clash = [r[0] for r in con.execute_native(
+            f"SELECT s.prediction_id FROM _staged_predictions s JOIN {table} p ON p.prediction_id = s.prediction_id "
+            f"WHERE {differs} ORDER BY 1 LIMIT 50", params).fetchall()]
         if clash:
-            raise _prediction_conflict(clash[:50])
+            raise _prediction_conflict(clash)
 
     def insert_feedback(self, model: ModelConfig, rows: pa.Table) -> tuple[int, int]:
         """Insert validated feedback; returns (inserted, already present).
@@ -296,6 +377,15 @@ class PostgresStore(ModelTables):
         )
 
         def write(con: PgConnection) -> tuple[int, int]:
+            if not self.staged_ingest:
+                now = _now()
+                stamped = _sorted_stamped(rows, "feedback_id", now)
+                if "ts" in names:
+                    at = stamped.schema.get_field_index("ts")
+                    stamped = stamped.set_column(at, "ts", pc.fill_null(stamped.column("ts"), pa.scalar(now, pa.timestamp("us"))))
+                stamped = stamped.append_column("model", pa.repeat(pa.scalar(model.name, pa.string()), stamped.num_rows))
+                if self._copy_new(con, "feedback", stamped, "feedback_id"):
+                    return rows.num_rows, n_rows - rows.num_rows
             self._stage(con, "_staged_feedback", rows, "feedback")
             written = {r[0] for r in con.execute_native(
                 f"INSERT INTO feedback (model, {col_list}, ingested_at) SELECT $1, {select_list}, $2 FROM _staged_feedback "
@@ -312,7 +402,38 @@ class PostgresStore(ModelTables):
                     )
             return len(written), n_rows - len(written)
 
-        return self._batch(write)
+        return self._after_write("feedback", self._batch(write))
+
+    def register_model(self, model: ModelConfig) -> None:
+        """Create or update a model's tables (:meth:`ModelTables.register_model`), plus a BRIN index on ``ts``.
+
+        The monitoring queries read one window at a time (``ts >= start AND ts < end``).
+        Predictions arrive in about time order, so a BRIN index (the least and greatest ``ts`` of
+        each 128 pages: kilobytes for millions of rows, next to nothing per insert) lets a scan
+        of a week skip the pages of other weeks, where a B-tree would cost every insert.
+        """
+        super().register_model(model)
+        table = self.predictions_table(model.name)
+        with self.transaction() as con:
+            con.execute_native(f"CREATE INDEX IF NOT EXISTS {quote_ident(table.strip(chr(34)) + '_ts_brin')} ON {table} USING brin (ts)")
+
+    @property
+    def monitoring_url(self) -> str:
+        """The URL with the session settings for the monitoring queries (an engine's connection; see :data:`MONITORING_SETTINGS`).
+
+        >>> PostgresStore.with_settings("postgresql://app@db/steward?sslmode=require", {"jit": "off", "work_mem": "128MB"})
+        'postgresql://app@db/steward?sslmode=require&options=-c%20jit%3Doff%20-c%20work_mem%3D128MB'
+        """
+        return self.with_settings(self.url, MONITORING_SETTINGS)
+
+    @staticmethod
+    def with_settings(url: str, settings: dict[str, str]) -> str:
+        """``url`` with libpq ``options`` that set ``settings`` for each session it opens (after any options it had)."""
+        base, _, query = url.partition("?")
+        pairs = [p for p in query.split("&") if p]
+        given = [unquote(p.split("=", 1)[1]) for p in pairs if p.startswith("options=")]
+        options = " ".join(given + [f"-c {k}={v}" for k, v in settings.items()])
+        return base + "?" + "&".join([p for p in pairs if not p.startswith("options=")] + ["options=" + quote(options, safe="")])
 
     def count_predictions(self, model: str) -> int:
         return int(self.query(f"SELECT count(*) FROM {self.predictions_table(model)}")[0][0])
