@@ -5,12 +5,17 @@ folder, logs the lab's eight weeks through the SDK into a fresh store, runs the 
 pass after each week, and collects what the lab asks for: the weekly table, the confidence KS
 test of training against weeks 5–8, the change in the technical share, every alert that fires,
 answers to the lab's four questions derived from the stored data, and an HTML report.
+
+The store is a DuckDB file in the folder, or a PostgreSQL database given by URL (``store=``,
+``steward demo --store postgresql://...``), which must hold no model yet: the demo writes its
+URL into the folder's ``steward.yaml``, so ``steward serve -c`` on that file serves the demo.
 """
 
 from __future__ import annotations
 
+import json
 import math
-import shutil
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -51,18 +56,27 @@ def _week_of(ws: Any) -> int:
     return (ws - DEMO_START).days // 7 + 1
 
 
-def run_demo(folder: str | Path, *, progress: Callable[[str], None] | None = None, fresh: bool = True) -> DemoResult:
-    """Run the lab scenario into ``folder`` (created; emptied of a previous demo when ``fresh``)."""
+def run_demo(folder: str | Path, *, progress: Callable[[str], None] | None = None, fresh: bool = True,
+             store: str | None = None) -> DemoResult:
+    """Run the lab scenario into ``folder`` (created; emptied of a previous demo when ``fresh``).
+
+    ``store``: a ``postgresql://`` URL of a database holding no model, instead of the folder's DuckDB file.
+    """
     say = progress or (lambda _msg: None)
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    store_path = folder / "steward.duckdb"
-    if fresh:
+    store_path: str | Path = folder / "steward.duckdb"
+    if store is not None:
+        store_path = _empty_postgres(store)
+    elif fresh:
         for name in ("steward.duckdb", "steward.duckdb.wal"):
             (folder / name).unlink(missing_ok=True)
     config_path = folder / "steward.yaml"
     with resources.as_file(resources.files("modelsteward") / "templates" / "steward.yaml") as template:
-        shutil.copyfile(template, config_path)
+        text = template.read_text(encoding="utf-8")
+    if store is not None:  # the template's one `store:` line names the database instead
+        text = re.sub(r"(?m)^store: .*$", lambda _m: "store: " + json.dumps(store), text, count=1)
+    config_path.write_text(text, encoding="utf-8")
     draws = lab_draws()
     events = lab_events(draws)
     pq.write_table(pa.table(events.training), folder / "training.parquet")
@@ -117,6 +131,26 @@ def run_demo(folder: str | Path, *, progress: Callable[[str], None] | None = Non
                      subtitle="Eight weeks of the week 9 lab logged through modelsteward; drift from week 5.",
                      sections=[*sections[:1], _lab_section(result), *sections[1:]])
     return result
+
+
+def _empty_postgres(url: str) -> str:
+    """Check the PostgreSQL database at ``url`` can take the demo (no model in it); returns the URL with its password hidden."""
+    from modelsteward.errors import ConfigError
+    from modelsteward.store.open import is_postgres_url, open_store
+    from modelsteward.store.postgres_store import redact_url
+
+    if not is_postgres_url(url):
+        raise ConfigError(f"--store {url!r} is not a postgresql:// URL",
+                          hint="give postgresql://user@host/db of an empty database, or leave --store out for a DuckDB file in the folder")
+    store = open_store(url)
+    try:
+        models = store.model_names()
+    finally:
+        store.close()
+    if models:
+        raise ConfigError(f"the database {redact_url(url)} already holds model(s) {', '.join(models)}; the demo needs an empty one",
+                          hint="create a new database (createdb steward_demo) and pass its URL to --store")
+    return redact_url(url)
 
 
 def _ks_summary(ks: Any, draws: LabDraws) -> dict[str, Any]:

@@ -64,7 +64,7 @@ def test_lab_export_holds_every_labelled_prediction_before_the_request(tmp_path:
 
 
 RECORDER = ("import json, os, sys; open(sys.argv[1], 'w').write(json.dumps({'argv': sys.argv[2:], "
-            "'env': {k: v for k, v in os.environ.items() if k.startswith('STEWARD_')}}))")
+            "'env': {k: v for k, v in os.environ.items() if k.startswith('STEWARD_') and not k.startswith('STEWARD_TEST_')}}))")
 
 
 class _Receiver(BaseHTTPRequestHandler):

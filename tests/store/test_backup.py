@@ -359,3 +359,128 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path):
     with pytest.raises(BackupError, match="not a modelsteward store"):
         backup_path(tmp_path / "other.duckdb", tmp_path / "snap")
     assert not (tmp_path / "snap").exists()
+
+
+# -- PostgreSQL: a backup is one snapshot; a restore fills an empty database in one transaction ---------------
+def _pg(url: str, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    import psycopg
+
+    with psycopg.connect(url) as con:
+        return con.execute(sql, params).fetchall()
+
+
+def _pg_rows(url: str, table: str, columns: list[str]) -> list[tuple[object, ...]]:
+    cols = ", ".join(f'"{c}"' for c in columns)
+    return sorted(_pg(url, f'SELECT {cols} FROM "{table}"'), key=repr)
+
+
+def _duck_rows(path: Path, table: str, columns: list[str]) -> list[tuple[object, ...]]:
+    cols = ", ".join(f'"{c}"' for c in columns)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return sorted(con.execute(f'SELECT {cols} FROM "{table}"').fetchall(), key=repr)
+    finally:
+        con.close()
+
+
+def _pg_counts(url: str) -> dict[str, int]:
+    tables = [str(r[0]) for r in _pg(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    return {t: int(_pg(url, f'SELECT count(*) FROM "{t}"')[0][0]) for t in tables}  # type: ignore[arg-type]
+
+
+def test_a_duckdb_backup_restores_into_postgresql_and_back(store_copy: Path, tmp_path: Path, pg_url: str):
+    """DuckDB → PostgreSQL → DuckDB through the commands: every table's rows equal, read with each engine's own client."""
+    runner = CliRunner()
+    res = runner.invoke(main, ["backup", "--store", str(store_copy), "--out", str(tmp_path / "from-duckdb"), "--json"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["restore", str(tmp_path / "from-duckdb"), "--store", pg_url, "--json"])
+    assert res.exit_code == 0, res.output
+    restored = json.loads(res.output)
+    con = duckdb.connect(str(store_copy), read_only=True)
+    try:
+        original = _tables(con, store_copy.stem)
+    finally:
+        con.close()
+    counts = _pg_counts(pg_url)
+    assert sorted(counts) == sorted(original)
+    for table, columns in original.items():  # PostgreSQL's rows read with psycopg against DuckDB's read with duckdb
+        names = [c for c, _ in columns]
+        assert _pg_rows(pg_url, table, names) == _duck_rows(store_copy, table, names), table
+    assert restored["rows"] == sum(counts.values()) and counts["predictions__ticket_classifier"] == 1600
+
+    res = runner.invoke(main, ["backup", "--store", pg_url, "--out", str(tmp_path / "from-pg.tar"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["engine"] == "postgresql"
+    back = tmp_path / "back.duckdb"
+    res = runner.invoke(main, ["restore", str(tmp_path / "from-pg.tar"), "--store", str(back), "--json"])
+    assert res.exit_code == 0, res.output
+    assert_same_store(store_copy, back)  # columns, types, rows, keys and indexes, as DuckDB sees them
+
+    # The restored database is a store with nothing to migrate whose keys still refuse a duplicate.
+    from modelsteward.store.open import open_store
+
+    store = open_store(pg_url)
+    try:
+        assert store.migrate() == []
+        with pytest.raises(duckdb.ConstraintException):
+            store.query("INSERT INTO predictions__ticket_classifier SELECT * FROM predictions__ticket_classifier LIMIT 1")
+    finally:
+        store.close()
+
+
+def test_a_postgresql_backup_is_one_snapshot_while_writers_commit(store_copy: Path, tmp_path: Path, pg_url: str):
+    """Rows another client commits while the backup runs (after each table) are in none of its tables, and it never waits."""
+    import psycopg
+
+    backup_path(store_copy, tmp_path / "seed")
+    restore_store(tmp_path / "seed", pg_url)
+    before = _pg_counts(pg_url)
+    writer = psycopg.connect(pg_url, autocommit=True)
+    written: list[str] = []
+
+    def write_after_each_table(table: str, done: int, total: int) -> None:
+        if done < total:
+            return
+        n = f"{len(written)}"  # a prediction and its feedback, committed together
+        with writer.transaction():
+            writer.execute("INSERT INTO predictions__ticket_classifier (prediction_id, ts, prediction, ingested_at) "
+                           "VALUES (%s, now(), 'billing', now())", [f"mid-{n}"])
+            writer.execute("INSERT INTO feedback (feedback_id, model, prediction_id, kind, ts, ingested_at) "
+                           "VALUES (%s, 'ticket-classifier', %s, 'explicit', now(), now())", [f"fmid-{n}", f"mid-{n}"])
+        written.append(n)
+
+    try:
+        manifest = backup_path(pg_url, tmp_path / "snap", progress=write_after_each_table)
+    finally:
+        writer.close()
+    assert len(written) == len(before)  # one write committed after each table was read
+    assert {t.name: t.rows for t in manifest.tables} == before
+    after = _pg_counts(pg_url)
+    assert after == before | {"predictions__ticket_classifier": before["predictions__ticket_classifier"] + len(written),
+                              "feedback": before["feedback"] + len(written)}
+    ids = pq.read_table(tmp_path / "snap" / "tables" / "feedback.parquet", columns=["feedback_id"]).column(0).to_pylist()
+    assert len(ids) == before["feedback"] and not [i for i in ids if i.startswith("fmid-")]
+
+
+def test_a_postgresql_restore_is_all_or_nothing(store_copy: Path, tmp_path: Path, pg_url: str):
+    """A backup that fails mid-load leaves the database as it was (no tables: not even migrated); a filled one is refused."""
+    snap = tmp_path / "snap"
+    backup_path(store_copy, snap)
+    path = snap / "tables" / "window_metrics.parquet"  # loaded after many other tables
+    table = pq.read_table(path)
+    pq.write_table(pa.concat_tables([table, table]), path)
+    _tamper(snap, lambda raw: _table(raw, "window_metrics").update(sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                                                                   rows=table.num_rows * 2))
+    with pytest.raises(BackupError, match="table window_metrics"):
+        restore_store(snap, pg_url)
+    assert _pg_counts(pg_url) == {}
+
+    good = tmp_path / "good"
+    backup_path(store_copy, good)
+    restore_store(good, pg_url)
+    counts = _pg_counts(pg_url)
+    assert counts["predictions__ticket_classifier"] == 1600
+    with pytest.raises(BackupError, match="is not empty") as info:
+        restore_store(good, pg_url, force=True)
+    assert "--force does not replace" in (info.value.hint or "")
+    assert _pg_counts(pg_url) == counts

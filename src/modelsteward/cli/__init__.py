@@ -447,14 +447,15 @@ def report(config: str, store: str | None, model: str | None, out_path: str) -> 
               help="Folder for the demo's steward.yaml, training data, store and report.")
 @click.option("--serve/--no-serve", default=False, help="Then serve the dashboard on loopback for the demo's store, with a sign-in printed (`./dev demo` passes --serve).")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port for --serve.")
+@click.option("--store", default=None, help="A postgresql:// URL of an empty database to run the lab on, instead of a DuckDB file in --dir.")
 @json_option
 @handle_errors
-def demo(folder: str, serve: bool, port: int, as_json: bool) -> None:
+def demo(folder: str, serve: bool, port: int, as_json: bool, store: str | None) -> None:
     """Run the course lab through modelsteward and explain what it finds (and, with --serve, show it)."""
     from modelsteward.demo import run_demo
 
     with err.status("running the lab scenario…") if not as_json else nullcontext():
-        result = run_demo(folder, progress=None if as_json else (lambda msg: err.print(f"  {msg}", highlight=False)))
+        result = run_demo(folder, progress=None if as_json else (lambda msg: err.print(f"  {msg}", highlight=False)), store=store)
     if as_json:
         from dataclasses import asdict
 
@@ -464,7 +465,7 @@ def demo(folder: str, serve: bool, port: int, as_json: bool) -> None:
 
     print_demo(out, result)
     if serve:
-        _serve_demo(result.folder, result.store, port)
+        _serve_demo(result.folder, store or result.store, port)
 
 
 def _serve_demo(folder: str, store: str, port: int) -> None:

@@ -12,12 +12,22 @@ from modelsteward.cli import _print_json, _progress, config_option, handle_error
 __all__ = ["backup", "restore"]
 
 
-def _store_path(config: str, store: str | None) -> Path:
-    if store is not None:
-        return Path(store)
-    from modelsteward.config import load_config
+def _store_path(config: str, store: str | None) -> str:
+    """The store named by --store or the configuration: a file path, or a PostgreSQL URL kept as written."""
+    if store is None:
+        from modelsteward.config import load_config
 
-    return Path(load_config(config).store)
+        store = str(load_config(config).store)
+    from modelsteward.store.open import is_postgres_url
+
+    return store if is_postgres_url(store) else str(Path(store))
+
+
+def _shown(store: str) -> str:
+    from modelsteward.store.open import is_postgres_url
+    from modelsteward.store.postgres_store import redact_url
+
+    return redact_url(store) if is_postgres_url(store) else store
 
 
 class _Bar:
@@ -46,7 +56,7 @@ class _Bar:
 
 @main.command()
 @config_option
-@click.option("--store", default=None, help="Store file to back up, overriding the configuration's `store`.")
+@click.option("--store", default=None, help="Store file or postgresql:// URL to back up, overriding the configuration's `store`.")
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path),
               help="A new folder, or a file ending in .tar, to write the backup to.")
 @json_option
@@ -55,7 +65,8 @@ def backup(config: str, store: str | None, out_path: Path, as_json: bool) -> Non
     """Write every table of the store to Parquet files with a manifest (checksums, row counts, versions).
 
     The store is opened read-only; a DuckDB file in use by `steward serve` cannot be read:
-    stop the server for the backup. Restore with `steward restore`.
+    stop the server for the backup. A PostgreSQL database is read as one snapshot while the
+    servers keep writing. Restore with `steward restore`.
     """
     from modelsteward.store.backup import backup_path
 
@@ -63,24 +74,26 @@ def backup(config: str, store: str | None, out_path: Path, as_json: bool) -> Non
     with _Bar(not as_json) as bar:
         manifest = backup_path(path, out_path, progress=bar)
     if as_json:
-        _print_json({"ok": True, "store": str(path), "out": str(out_path), **manifest.to_dict()})
+        _print_json({"ok": True, "store": _shown(path), "out": str(out_path), **manifest.to_dict()})
         return
-    out.print(f"[green]✓[/] backed up {path}: {len(manifest.tables)} tables, {manifest.total_rows():,} rows, "
+    out.print(f"[green]✓[/] backed up {_shown(path)}: {len(manifest.tables)} tables, {manifest.total_rows():,} rows, "
               f"schema version {manifest.schema_version} → {out_path}", highlight=False)
-    out.print(f"  restore with: steward restore {out_path} --store <new store file>", highlight=False)
+    out.print(f"  restore with: steward restore {out_path} --store <new store file, or empty postgresql:// database>", highlight=False)
 
 
 @main.command()
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @config_option
-@click.option("--store", default=None, help="Store file to restore into, overriding the configuration's `store`.")
-@click.option("--force", is_flag=True, help="Replace a store that holds data (its content is lost).")
+@click.option("--store", default=None, help="Store file, or URL of an empty PostgreSQL database, to restore into, "
+                                            "overriding the configuration's `store`.")
+@click.option("--force", is_flag=True, help="Replace a store file that holds data (its content is lost); not for PostgreSQL.")
 @json_option
 @handle_errors
 def restore(source: Path, config: str, store: str | None, force: bool, as_json: bool) -> None:
-    """Restore a backup (folder or .tar) into a new store file, checking checksums and row counts.
+    """Restore a backup (folder or .tar) into a new store file or an empty PostgreSQL database, checking checksums and row counts.
 
-    A store that holds data is refused unless --force; the new file replaces it only when complete.
+    A store file that holds data is refused unless --force; the new file replaces it only when
+    complete. A PostgreSQL database must hold no data; it is written in one transaction.
     """
     from modelsteward.store.backup import restore_store
 

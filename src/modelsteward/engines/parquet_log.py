@@ -20,13 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from modelsteward.config import ModelConfig
 from modelsteward.records import normalise_feedback, normalise_predictions
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["ParquetWrite", "export_parquet_log", "write_parquet_log"]
 
@@ -88,23 +90,33 @@ def write_parquet_log(root: str | Path, model: ModelConfig, predictions: Any = N
     return ParquetWrite(n_pred, n_fb, str(base))
 
 
-def export_parquet_log(store: DuckDBStore, model: ModelConfig, root: str | Path) -> ParquetWrite:
-    """Copy a model's predictions and feedback from the store into the log under ``root`` (DuckDB writes it)."""
+def export_parquet_log(store: Store, model: ModelConfig, root: str | Path) -> ParquetWrite:
+    """Copy a model's predictions and feedback from the store into the log under ``root`` (DuckDB writes it).
+
+    From a PostgreSQL store the rows are read as Arrow and written by an in-memory DuckDB, in the same layout.
+    """
+    from modelsteward.store.base import dialect
+
     base = Path(root)
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     n_pred = store.count_predictions(model.name)
     n_fb = int(store.query("SELECT count(*) FROM feedback WHERE model = ?", [model.name])[0][0])
     pattern = f"part-{uuid.uuid4().hex}-{{i}}"
     for sql, folder, n in (
-        (f"SELECT *, CAST(ts AS DATE) AS date FROM {table}", base / f"model={model.name}", n_pred),
+        (f"SELECT * FROM {table}", base / f"model={model.name}", n_pred),
         # the name is a validated identifier (MODEL_NAME): safe as a literal, and COPY takes no parameters
-        (f"SELECT * EXCLUDE (model), CAST(ts AS DATE) AS date FROM feedback WHERE model = '{model.name}'",
-         base / "_feedback" / f"model={model.name}", n_fb),
+        (f"SELECT * EXCLUDE (model) FROM feedback WHERE model = '{model.name}'", base / "_feedback" / f"model={model.name}", n_fb),
     ):
         if not n:
             continue
         folder.mkdir(parents=True, exist_ok=True)
         literal = str(folder).replace("'", "''")
-        store.query(f"COPY ({sql}) TO '{literal}' (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN '{pattern}', "
-                    "OVERWRITE_OR_IGNORE true)")
+        copy = (f"COPY (SELECT *, CAST(ts AS DATE) AS date FROM (<rows>) AS r) TO '{literal}' (FORMAT parquet, "
+                f"PARTITION_BY (date), FILENAME_PATTERN '{pattern}', OVERWRITE_OR_IGNORE true)")
+        if dialect(store) == "duckdb":
+            store.query(copy.replace("<rows>", sql))
+            continue
+        with duckdb.connect() as con:  # COPY ... FORMAT parquet is DuckDB's: the other store's rows pass through Arrow
+            con.register("_rows", store.query_arrow(sql))
+            con.execute(copy.replace("<rows>", "SELECT * FROM _rows"))
     return ParquetWrite(n_pred, n_fb, str(base))

@@ -32,7 +32,8 @@ from modelsteward.config import ModelConfig, ReviewSettings
 from modelsteward.records import feature_column
 from modelsteward.review.policy import RouteInput
 from modelsteward.review.routing import Router
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["DryRunReport", "dry_run"]
 
@@ -82,7 +83,7 @@ def _is_shadow(version: str | None, challengers: set[str], champions: set[str], 
 
 
 def dry_run(
-    store: DuckDBStore,
+    store: Store,
     model: ModelConfig,
     settings: ReviewSettings | None = None,
     *,
@@ -93,7 +94,7 @@ def dry_run(
     """Replay ``settings`` (default: the model's ``review``) over the predictions logged in ``[start, end)``."""
     began = time.perf_counter()
     router = Router(model, settings)
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     feats = [f.name for f in model.features]
     where, params = ["1 = 1"], []
     if start is not None:
@@ -154,14 +155,15 @@ def dry_run(
 Partners = dict[str, dict[str, list[dict[str, Any]]]]
 
 
-def _partners(store: DuckDBStore, table: str, router: Router, cond_sql: str, params: list[Any]) -> Partners:
+def _partners(store: Store, table: str, router: Router, cond_sql: str, params: list[Any]) -> Partners:
     """For each disagreement condition's input key: input id -> the non-champion predictions of it."""
     out: Partners = {}
     for cond in router.policy.disagreement:
         by_input: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for key, version, pred, conf, pid in store.query(
-                f"SELECT json_extract_string(attributes, ?) AS k, model_version, prediction, confidence, prediction_id FROM {table} "
-                f"WHERE {cond_sql} AND model_version IS DISTINCT FROM ? AND k IS NOT NULL",
+                # (a subquery: PostgreSQL does not see a select alias in its WHERE)
+                "SELECT * FROM (SELECT json_extract_string(attributes, ?) AS k, model_version, prediction, confidence, "
+                f"prediction_id FROM {table} WHERE {cond_sql} AND model_version IS DISTINCT FROM ?) AS s WHERE k IS NOT NULL",
                 ["$." + cond.input_key, *params, cond.champion]):
             by_input[key].append({"model_version": version, "prediction": pred, "confidence": conf, "prediction_id": pid})
         out[cond.input_key] = by_input

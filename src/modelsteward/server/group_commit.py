@@ -94,10 +94,17 @@ class GroupWriter:
     def _stored_before(self, model: str, ids: list[str], inserted: int) -> set[str]:
         """The ids of a group just written that were stored by an earlier write.
 
-        The rows of one write share one ``ingested_at``, later than any earlier write's (writes
-        are serialised under the process lock), so the latest time among the group's ids is this
-        write's, unless it inserted nothing.
+        A store that reports the ids its last write inserted (PostgreSQL: ``INSERT ... ON
+        CONFLICT DO NOTHING RETURNING``) answers exactly, even with several servers writing the
+        same ids at once: every other id of the group was stored by someone else. Otherwise (the
+        DuckDB file, one writing process) the rows of one write share one ``ingested_at``, later
+        than any earlier write's (writes are serialised under the process lock), so the latest
+        time among the group's ids is this write's, unless it inserted nothing.
         """
+        written_ids = getattr(self.monitor.store, "written_ids", None)
+        written = written_ids() if written_ids is not None else None
+        if written is not None and len(written) == inserted and written <= set(ids):
+            return set(ids) - written
         table = DuckDBStore.predictions_table(model)
         rows = self.monitor.store.query(
             f"SELECT prediction_id, ingested_at FROM {table} WHERE prediction_id IN (SELECT unnest(?::VARCHAR[]))", [ids])

@@ -19,7 +19,11 @@ column name, checks every table's row count, and only then moves the new file in
 (a temporary file renamed over the target). Tables of a newer schema than the backup's stay
 empty; their migrations are recorded as applied at restore time.
 
-What depends on the engine (DuckDB here) is kept in the section marked "engine specifics".
+A PostgreSQL store (a ``postgresql://`` URL) is read as one ``REPEATABLE READ`` snapshot while
+servers keep writing, and restored into an empty database in one transaction (migrations
+included), so a failed restore leaves it as it was; a backup of either engine restores into
+either (:mod:`modelsteward.store.backup_pg`). What depends on the engine is kept in the section
+marked "engine specifics".
 
 >>> import tempfile, pathlib
 >>> from modelsteward.store.duckdb_store import DuckDBStore
@@ -56,7 +60,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelsteward.errors import BackupError, StoreError
+from modelsteward.store.base import dialect
 from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
+from modelsteward.store.open import is_postgres_url
 
 __all__ = [
     "FORMAT_VERSION",
@@ -156,6 +162,8 @@ def list_tables(store: Any) -> list[str]:
 
 def table_columns(store: Any, table: str) -> list[tuple[str, str]]:
     """(name, SQL type) of a table's columns, in their order."""
+    if hasattr(store, "sql_columns"):  # PostgreSQL: its type names written as the manifest names them
+        return list(store.sql_columns(table))
     rows = store.query(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() "
         "AND table_catalog = current_database() AND table_name = ? ORDER BY ordinal_position", [table])
@@ -170,6 +178,11 @@ def backup_store(store: Any, out: str | Path, *, progress: Progress | None = Non
     and renamed.
     """
     out = Path(out)
+    if dialect(store) == "postgres" and not hasattr(store, "arrow_batches"):  # a PostgresStore: read one snapshot
+        from modelsteward.store.backup_pg import pg_snapshot
+
+        with pg_snapshot(store.url) as snapshot:
+            return backup_store(snapshot, out, progress=progress, batch_rows=batch_rows)
     if out.exists() and (out.is_file() or any(out.iterdir())):
         raise BackupError(f"{out} exists and is not empty", hint="name a new folder or .tar file for the backup (--out)")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -178,7 +191,7 @@ def backup_store(store: Any, out: str | Path, *, progress: Progress | None = Non
     try:
         (work / "tables").mkdir()
         entries: list[TableEntry] = []
-        with store.transaction():  # one snapshot of every table
+        with store.transaction():  # one snapshot of every table (PostgreSQL: inside a REPEATABLE READ one)
             tables = list_tables(store)
             if "schema_migrations" not in tables:
                 raise BackupError(f"{getattr(store, 'path', 'the store')} is not a modelsteward store (it has no schema_migrations table)",
@@ -244,7 +257,12 @@ def _sha256(path: Path) -> str:
 
 
 def backup_path(store_path: str | Path, out: str | Path, *, progress: Progress | None = None) -> BackupManifest:
-    """Back up the DuckDB file at ``store_path`` (opened read-only) to ``out``."""
+    """Back up the DuckDB file at ``store_path`` (opened read-only), or the PostgreSQL database at that URL, to ``out``."""
+    if is_postgres_url(store_path):
+        from modelsteward.store.backup_pg import pg_snapshot
+
+        with pg_snapshot(str(store_path)) as snapshot:
+            return backup_store(snapshot, out, progress=progress)
     store = open_for_backup(store_path)
     try:
         return backup_store(store, out, progress=progress)
@@ -340,19 +358,17 @@ def verify_files(folder: Path, manifest: BackupManifest) -> None:
 
 # -- restore --------------------------------------------------------------------------------
 def restore_store(source: str | Path, target: str | Path, *, force: bool = False, progress: Progress | None = None) -> RestoreResult:
-    """Restore the backup at ``source`` (folder or ``.tar``) into a new DuckDB file at ``target``.
+    """Restore the backup at ``source`` (folder or ``.tar``) into a new DuckDB file, or an empty PostgreSQL database, at ``target``.
 
-    A ``target`` that holds data is refused unless ``force``; it is replaced only once the new
-    file is complete and its row counts checked.
+    A DuckDB ``target`` that holds data is refused unless ``force``; it is replaced only once the
+    new file is complete and its row counts checked. A PostgreSQL ``target`` (a URL) must hold no
+    data; it is written in one transaction, committed only once every count is checked.
     """
+    if is_postgres_url(target):
+        return _restore_postgres(source, str(target), force, progress)
     target = Path(target)
     with opened_backup(source) as folder:
-        manifest = read_manifest(folder)
-        verify_files(folder, manifest)
-        if manifest.schema_version > code_schema_version():
-            raise BackupError(f"the backup has schema version {manifest.schema_version}, newer than this modelsteward's "
-                              f"{code_schema_version()} (made by modelsteward {manifest.modelsteward_version})",
-                              hint=f"restore it with modelsteward {manifest.modelsteward_version} or later")
+        manifest = _checked_backup(folder)
         target.parent.mkdir(parents=True, exist_ok=True)
         with _held_target(target, force) as replaced:
             tmp = target.with_name(f".{target.name}.restore-{uuid.uuid4().hex[:8]}")
@@ -409,7 +425,7 @@ def load_backup(store: Any, folder: Path, manifest: BackupManifest, *, progress:
                 else:
                     store.query(f"DELETE FROM {table}")
                 _load_table(store, con, t, folder / t.file, progress)
-        except (duckdb.Error, pa.ArrowException) as exc:
+        except (duckdb.Error, pa.ArrowException, *_driver_errors()) as exc:
             raise BackupError(f"table {t.name}: its rows could not be loaded: {str(exc).splitlines()[0][:300]}",
                               hint="nothing was replaced; the backup does not fit this schema (duplicate keys?)") from None
     for t in manifest.tables:
@@ -433,7 +449,39 @@ def _load_table(store: Any, con: Any, t: TableEntry, path: Path, progress: Progr
         progress(t.name, 0, 0)
 
 
-# -- engine specifics (DuckDB): the only code that knows which engine is below -----------------
+# -- engine specifics: the only code that knows which engine is below (PostgreSQL's in backup_pg) --
+def _checked_backup(folder: Path) -> BackupManifest:
+    manifest = read_manifest(folder)
+    verify_files(folder, manifest)
+    if manifest.schema_version > code_schema_version():
+        raise BackupError(f"the backup has schema version {manifest.schema_version}, newer than this modelsteward's "
+                          f"{code_schema_version()} (made by modelsteward {manifest.modelsteward_version})",
+                          hint=f"restore it with modelsteward {manifest.modelsteward_version} or later")
+    return manifest
+
+
+def _restore_postgres(source: str | Path, url: str, force: bool, progress: Progress | None) -> RestoreResult:
+    """Everything checked first (manifest, files, versions, an empty target), then one transaction writes it all."""
+    from modelsteward.store.backup_pg import pg_restore_target
+
+    with opened_backup(source) as folder:
+        manifest = _checked_backup(folder)
+        with pg_restore_target(url, force) as store:
+            notes = load_backup(store, folder, manifest, progress=progress)
+            version = store.schema_version()
+            path = store.path
+    return RestoreResult(path, len(manifest.tables), manifest.total_rows(), version, manifest.schema_version, False, notes)
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return ()
+    return (psycopg.Error,)
+
+
+
 def code_schema_version() -> int:
     """The newest migration this code knows."""
     from modelsteward.store.duckdb_store import _migrations
@@ -442,12 +490,16 @@ def code_schema_version() -> int:
 
 
 def _engine_name(store: Any) -> str:
-    return "duckdb" if isinstance(store, DuckDBStore) else type(store).__name__
+    return "duckdb" if isinstance(store, DuckDBStore) else str(getattr(store, "engine_name", type(store).__name__))
 
 
 @contextlib.contextmanager
 def _arrow_batches(store: Any, sql: str, batch_rows: int) -> Iterator[tuple[pa.Schema, Iterator[pa.RecordBatch]]]:
-    """Rows of ``sql`` as Arrow batches: streamed from DuckDB, else whole from ``query_arrow``."""
+    """Rows of ``sql`` as Arrow batches: streamed from DuckDB or the store's ``arrow_batches``, else whole from ``query_arrow``."""
+    if hasattr(store, "arrow_batches"):
+        with store.arrow_batches(sql, batch_rows) as streamed:
+            yield streamed
+        return
     con = getattr(store, "_con", None) if isinstance(store, DuckDBStore) else None
     if con is None:
         table = store.query_arrow(sql)
@@ -471,6 +523,9 @@ def _insert_batch(store: Any, con: Any, table: str, columns: list[str], batch: p
             con.execute(f"INSERT INTO {quote_ident(table)} ({cols}) SELECT {cols} FROM _restore_batch").fetchall()
         finally:
             con.unregister("_restore_batch")
+        return
+    if hasattr(store, "copy_arrow"):
+        store.copy_arrow(table, pa.Table.from_batches([batch]).select(columns))
         return
     rows = batch.to_pylist()
     marks = "(" + ", ".join("?" for _ in columns) + ")"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -32,11 +31,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[StewardConfig, Path
 
 
 @pytest.fixture
-def store_copy(built: tuple[StewardConfig, Path], tmp_path: Path) -> Path:
+def store_copy(built: tuple[StewardConfig, Path], tmp_path: Path, copy_store: Callable[[Path, Path], None]) -> Path:
     """A copy of the scenario's store for one test to change."""
     _, store = built
     target = tmp_path / "steward.duckdb"
-    shutil.copyfile(store, target)
+    copy_store(store, target)  # (in PostgreSQL mode, a database cloned from the scenario's)
     return target
 
 
