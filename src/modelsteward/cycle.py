@@ -8,10 +8,11 @@ The ``engine:`` section of ``steward.yaml`` (or ``engine=``) chooses where the e
 On the store's own engine (the default) the pass is :meth:`~modelsteward.monitor.Monitor.check`.
 With ``kind: spark``, or ``kind: duckdb`` over a Parquet ``events`` log, the window metrics and
 drift of every ended window of the log are computed on that engine
-(:func:`~modelsteward.engines.check.engine_check`) and stored; the steps that read the store's
-own events (feedback collection rates, review progress, CBPE, concept drift's online detectors,
-multivariate and text drift, the diagnosis) and everything after the windows (alert rules,
-incidents, retraining triggers, notifications) then run on the store exactly as they do there.
+(:func:`~modelsteward.engines.check.engine_check`) and stored, and so are the CBPE estimates and
+concept drift (the error stream the online detectors read); the steps that read the store's
+own events (feedback collection rates, review progress, multivariate and text drift), the
+diagnosis and everything after the windows (alert rules, incidents, retraining triggers,
+notifications) then run on the store exactly as they do there.
 
 >>> from modelsteward.config import StewardConfig
 >>> from modelsteward.monitor import Monitor

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -31,6 +31,7 @@ from modelsteward.alerts.rules import Evaluation, evaluate_rule
 from modelsteward.config import SEVERITY_RANK, ModelConfig, StewardConfig, load_config
 from modelsteward.drift.kinds import WindowKinds, stored_diagnoses
 from modelsteward.drift.window_drift import DriftResult, window_drift
+from modelsteward.engines.connect import limit_store
 from modelsteward.errors import NotFoundError
 from modelsteward.feedback.collection import collection_rates
 from modelsteward.feedback.labels import resolved_labels_sql
@@ -38,7 +39,9 @@ from modelsteward.metrics.window import WINDOW_LENGTH, compute_window_metrics, w
 from modelsteward.performance.window import window_estimate
 from modelsteward.records import feature_column, normalise_feedback, normalise_predictions
 from modelsteward.reference import ReferenceProfile, build_reference, load_profile
-from modelsteward.store.duckdb_store import DuckDBStore, held_writes
+from modelsteward.store.base import Store
+from modelsteward.store.duckdb_store import held_writes
+from modelsteward.store.model_tables import ModelTables
 from modelsteward.store.open import open_store
 from modelsteward.times import naive_utc
 
@@ -92,9 +95,10 @@ class Monitor:
 
     def __init__(self, config: str | Path | StewardConfig, *, store: str | Path | None = None, notifier: Any = None) -> None:
         self.config = config if isinstance(config, StewardConfig) else load_config(config)
-        # A DuckDB file, or a postgresql:// URL. The package annotates stores as DuckDBStore; PostgresStore
-        # offers the same interface (store/base.py Store), so the cast holds until those annotations say Store.
-        self.store = cast(DuckDBStore, open_store(store if store is not None else self.config.store))
+        # A DuckDB file, or a postgresql:// URL: both offer the interface of store/base.py's Store.
+        self.store: Store = open_store(store if store is not None else self.config.store)
+        # engine.memory_limit / temp_directory hold for ingest and the store's own monitoring pass too.
+        limit_store(self.store, self.config.engine)
         self._novelty: dict[str, tuple[str, Any]] = {}  # model -> (profile fingerprint, scorer)
         self._routers: dict[str, Any] = {}  # model -> compiled review routing policy
         self._notifier = notifier  # anything with submit(notifications); default: the notification dispatcher
@@ -315,7 +319,7 @@ class Monitor:
         ref = cfg.reference
         if ref is None or ref.start is None:
             return None
-        table = DuckDBStore.predictions_table(cfg.name)
+        table = ModelTables.predictions_table(cfg.name)
         n, last = self.store.query(f"SELECT count(*), max(ingested_at) FROM {table} WHERE ts >= ? AND ts < ?", [ref.start, ref.end])[0]
         fb = self.store.query(
             f"SELECT max(f.ingested_at) FROM feedback f JOIN {table} p USING (prediction_id) WHERE f.model = ? AND p.ts >= ? AND p.ts < ?",
@@ -327,7 +331,7 @@ class Monitor:
         """Windows that have ended by ``until`` and are new or received data since last computed."""
         cfg = self.model(model)
         until = naive_utc(until or _now())  # stored times are naive UTC
-        table = DuckDBStore.predictions_table(cfg.name)
+        table = ModelTables.predictions_table(cfg.name)
         win = window_start_sql(cfg)
         length = WINDOW_LENGTH[cfg.window]
         latest: dict[datetime, datetime] = {}
@@ -376,7 +380,7 @@ class Monitor:
         profile = self.reference(cfg.name)
         due = self.due_windows(cfg.name, until=until)
         if everything:
-            table = DuckDBStore.predictions_table(cfg.name)
+            table = ModelTables.predictions_table(cfg.name)
             first = self.store.query(f"SELECT min({window_start_sql(cfg)}) FROM {table}")[0][0]
             due = self._ended_windows(cfg, first, until)
         report = CheckReport(cfg.name, due)
@@ -403,7 +407,8 @@ class Monitor:
         """A window's steps that read the store's own events, after its metrics and drift (on any engine).
 
         Feedback collection rates, review progress, the CBPE estimate, then concept, multivariate
-        and text drift and the diagnosis. Adds to ``metrics``; returns ``drift`` with theirs.
+        and text drift and the diagnosis. Adds to ``metrics``; returns ``drift`` with theirs. The
+        CBPE estimate and concept drift read the events on ``kinds.engine`` (None: the store's).
         """
         metrics.update(collection_rates(self.store, cfg, start, end))
         if cfg.review is not None:
@@ -411,7 +416,7 @@ class Monitor:
 
             metrics.update(review_window_metrics(self.store, cfg, start, end))
         if profile is not None and profile.calibration:
-            metrics.update(window_estimate(self.store, cfg, profile.calibration, start, end))
+            metrics.update(window_estimate(self.store, cfg, profile.calibration, start, end, engine=kinds.engine))
         kind_metrics, kind_drift = kinds.window(start, end, metrics, drift)
         metrics.update(kind_metrics)
         return [*drift, *kind_drift]
@@ -541,7 +546,7 @@ class Monitor:
         """Every prediction with its resolved ground-truth label and the source of that label."""
         cfg = self.model(model)
         labels_sql, params = resolved_labels_sql(cfg)
-        table = DuckDBStore.predictions_table(cfg.name)
+        table = ModelTables.predictions_table(cfg.name)
         return self.store.query_arrow(
             f"SELECT p.*, l.label, l.source AS label_source FROM {table} p JOIN ({labels_sql}) l USING (prediction_id) ORDER BY p.ts",
             params,

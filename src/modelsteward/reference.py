@@ -20,7 +20,9 @@ from typing import Any
 from modelsteward.config import ModelConfig
 from modelsteward.errors import ConfigError, NotFoundError
 from modelsteward.records import feature_column
-from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
+from modelsteward.store.base import Store
+from modelsteward.store.identifiers import quote_ident, quote_source_column
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["ReferenceProfile", "build_reference", "load_profile", "numeric_subjects", "categorical_subjects"]
 
@@ -76,7 +78,7 @@ def _file_select(model: ModelConfig, path: str, available: set[str]) -> str:
         logical = name.removeprefix("f_") if name.startswith("f_") else name
         source = ref.columns.get(logical, logical)
         if source in available:
-            value = f"TRY_CAST({_quote_any(source)} AS {sql_type})"
+            value = f"TRY_CAST({quote_source_column(source)} AS {sql_type})"
             if sql_type == "DOUBLE":  # a NaN (or infinity) in the file is a missing value, as in logged predictions
                 value = f"CASE WHEN isfinite({value}) THEN {value} END"
             parts.append(f"{value} AS {quote_ident(name)}")
@@ -85,17 +87,13 @@ def _file_select(model: ModelConfig, path: str, available: set[str]) -> str:
     return ", ".join(parts)
 
 
-def _quote_any(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def build_reference(store: DuckDBStore, model: ModelConfig) -> ReferenceProfile:
+def build_reference(store: Store, model: ModelConfig) -> ReferenceProfile:
     """Copy the configured reference into the store and compute its profile."""
     ref = model.reference
     if ref is None:
         raise ConfigError("no reference configured", path=f"models[{model.name}].reference",
                           hint="add `reference: {file: training.parquet}` or a `start`/`end` period")
-    table = DuckDBStore.reference_table(model.name)
+    table = ModelTables.reference_table(model.name)
     cols_sql = ", ".join(f"{quote_ident(n)} {t}" for n, t in _reference_columns(model))
     if ref.file:
         path = Path(ref.file)
@@ -113,7 +111,7 @@ def build_reference(store: DuckDBStore, model: ModelConfig) -> ReferenceProfile:
         feats = ", ".join(f"p.{quote_ident(feature_column(f.name))}" for f in model.features)
         select = (
             f"SELECT {feats + ', ' if feats else ''}p.confidence, p.prediction, l.label "
-            f"FROM {DuckDBStore.predictions_table(model.name)} p LEFT JOIN ({labels_sql}) l USING (prediction_id) "
+            f"FROM {ModelTables.predictions_table(model.name)} p LEFT JOIN ({labels_sql}) l USING (prediction_id) "
             "WHERE p.ts >= ? AND p.ts < ?"
         )
         params = [*label_params, ref.start, ref.end]
@@ -146,31 +144,36 @@ def build_reference(store: DuckDBStore, model: ModelConfig) -> ReferenceProfile:
 NOVELTY_ROWS = 10_000
 
 
-def _fit_novelty(store: DuckDBStore, model: ModelConfig, table: str, *, seed: int = 0) -> dict[str, Any] | None:
+def _fit_novelty(store: Store, model: ModelConfig, table: str, *, seed: int = 0) -> dict[str, Any] | None:
     """Fit the novelty scorer on a seeded sample of the reference's features (None without features)."""
     if not model.features:
         return None
     import numpy as np
 
     from modelsteward.drift.novelty import NoveltyScorer
+    from modelsteward.engines.connect import store_engine
+    from modelsteward.engines.samples import sample_arrow
 
-    cols = ", ".join(quote_ident(feature_column(f.name)) for f in model.features)
-    rows = store.query(f"SELECT {cols} FROM {table} USING SAMPLE reservoir({NOVELTY_ROWS} ROWS) REPEATABLE ({int(seed)})")
-    if len(rows) < 100:
+    # A bottom-k sample by hash of the rows' content: the same rows on a DuckDB and a PostgreSQL store.
+    engine = store_engine(store)
+    cols = [feature_column(f.name) for f in model.features]
+    got = sample_arrow(engine, engine.backend.table(table.strip('"')), NOVELTY_ROWS, seed=seed, key=None, columns=cols)
+    if got.num_rows < 100:
         return None
-    data = {f.name: np.array([r[i] for r in rows], dtype=float if f.type == "numeric" else object)
-            for i, f in enumerate(model.features)}
+    data = {f.name: np.array([np.nan if v is None else v for v in got.column(c).to_pylist()] if f.type == "numeric"
+                             else got.column(c).to_pylist(), dtype=float if f.type == "numeric" else object)
+            for f, c in zip(model.features, cols, strict=True)}
     return NoveltyScorer.fit(data, kinds={f.name: f.type for f in model.features}, seed=seed).to_dict()
 
 
-def _build_ecdf(store: DuckDBStore, model: ModelConfig, table: str) -> None:
+def _build_ecdf(store: Store, model: ModelConfig, table: str) -> None:
     """Sorted distinct values with cumulative counts, per numeric subject, stored once.
 
     Every window's two-sample KS statistic evaluates the reference ECDF at the window's values
     (and the window's at the reference's); keeping it sorted and aggregated saves sorting the
     whole reference again for every window and feature.
     """
-    ecdf = DuckDBStore.reference_ecdf_table(model.name)
+    ecdf = ModelTables.reference_ecdf_table(model.name)
     with store.transaction() as con:
         con.execute(f"CREATE OR REPLACE TABLE {ecdf} (subject VARCHAR, v DOUBLE, cum BIGINT)").fetchall()
         # One subject at a time: the engine holds one column's distinct values, not all of them.
@@ -183,7 +186,7 @@ def _build_ecdf(store: DuckDBStore, model: ModelConfig, table: str) -> None:
             ).fetchall()
 
 
-def _profile(store: DuckDBStore, model: ModelConfig, table: str, n_rows: int, source: dict[str, Any]) -> ReferenceProfile:
+def _profile(store: Store, model: ModelConfig, table: str, n_rows: int, source: dict[str, Any]) -> ReferenceProfile:
     bins = model.drift.bins
     qs = [i / bins for i in range(1, bins)]
     numeric: dict[str, dict[str, Any]] = {}
@@ -228,7 +231,7 @@ def _profile(store: DuckDBStore, model: ModelConfig, table: str, n_rows: int, so
     return ReferenceProfile(model.name, source, n_rows, numeric, categorical, baselines)
 
 
-def _bin_counts(store: DuckDBStore, table: str, column_sql: str, edges: list[float]) -> list[int]:
+def _bin_counts(store: Store, table: str, column_sql: str, edges: list[float]) -> list[int]:
     from modelsteward.metrics.binning import bin_index_sql
 
     expr, params = bin_index_sql(column_sql, edges)
@@ -236,7 +239,7 @@ def _bin_counts(store: DuckDBStore, table: str, column_sql: str, edges: list[flo
     return [int(rows.get(i, 0)) for i in range(len(edges) + 1)]
 
 
-def _period_baselines(store: DuckDBStore, model: ModelConfig) -> dict[str, float]:
+def _period_baselines(store: Store, model: ModelConfig) -> dict[str, float]:
     """For a period reference, the mean of each window metric over the period's windows.
 
     Only windows wholly inside ``[start, end)`` count: a window that began before the period
@@ -257,7 +260,7 @@ def _period_baselines(store: DuckDBStore, model: ModelConfig) -> dict[str, float
     return {k: sum(v) / len(v) for k, v in sums.items() if not k.startswith("drift.")}
 
 
-def load_profile(store: DuckDBStore, model: str) -> ReferenceProfile:
+def load_profile(store: Store, model: str) -> ReferenceProfile:
     rows = store.query("SELECT source, n_rows, profile FROM reference_profiles WHERE model = ?", [model])
     if not rows:
         raise NotFoundError(f"model {model!r} has no reference profile yet",

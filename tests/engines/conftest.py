@@ -12,7 +12,8 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,34 +57,48 @@ def _pg_admin_url(config: pytest.Config) -> str | None:
     return os.environ.get("STEWARD_TEST_PG_URL")
 
 
-@pytest.fixture(scope="session")
-def pg_monitor(built: tuple[Monitor, Path], pytestconfig: pytest.Config) -> Iterator[Monitor]:
-    """The same dataset logged into a fresh PostgreSQL database (dropped at the end)."""
-    admin = _pg_admin_url(pytestconfig)
+@contextmanager
+def _fresh_database(config: pytest.Config, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database's URL (skips without a server); dropped when the block ends."""
+    admin = _pg_admin_url(config)
     if not admin:
         pytest.skip("PostgreSQL engine cases need STEWARD_TEST_PG_URL (./dev test starts a server and sets it when run as root)")
     psycopg = pytest.importorskip("psycopg")
     from urllib.parse import urlsplit
 
-    name = "steward_engines_" + uuid.uuid4().hex[:10]
+    name = prefix + uuid.uuid4().hex[:10]
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=5) as con:
             con.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
         pytest.skip(f"PostgreSQL at STEWARD_TEST_PG_URL is not reachable: {exc}")
     parts = urlsplit(admin)
-    url = f"{parts.scheme}://{parts.netloc}/{name}" + (f"?{parts.query}" if parts.query else "")
-    tmp = Path(built[1]).parent
-    mon = Monitor(StewardConfig.model_validate(D.config_dict(tmp / "ref.parquet")), store=url)
-    for start, drifted, seed in ((D.WEEK1, False, 11), (D.WEEK2, True, 12)):
-        preds, fb = D.week_rows(start, drifted=drifted, seed=seed)
-        mon.log_predictions(preds)
-        mon.log_feedbacks(fb)
-    mon.reference(rebuild=True)
-    yield mon
-    mon.close()
-    with psycopg.connect(admin, autocommit=True) as con:
-        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{parts.scheme}://{parts.netloc}/{name}" + (f"?{parts.query}" if parts.query else "")
+    finally:
+        with psycopg.connect(admin, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def fresh_pg_database(pytestconfig: pytest.Config) -> Callable[[str], AbstractContextManager[str]]:
+    """``with fresh_pg_database("prefix_") as url:`` a database of its own for a fixture's rows."""
+    return lambda prefix: _fresh_database(pytestconfig, prefix)
+
+
+@pytest.fixture(scope="session")
+def pg_monitor(built: tuple[Monitor, Path], fresh_pg_database: Callable[[str], AbstractContextManager[str]]) -> Iterator[Monitor]:
+    """The same dataset logged into a fresh PostgreSQL database (dropped at the end)."""
+    with fresh_pg_database("steward_engines_") as url:
+        tmp = Path(built[1]).parent
+        mon = Monitor(StewardConfig.model_validate(D.config_dict(tmp / "ref.parquet")), store=url)
+        for start, drifted, seed in ((D.WEEK1, False, 11), (D.WEEK2, True, 12)):
+            preds, fb = D.week_rows(start, drifted=drifted, seed=seed)
+            mon.log_predictions(preds)
+            mon.log_feedbacks(fb)
+        mon.reference(rebuild=True)
+        yield mon
+        mon.close()
 
 
 @pytest.fixture(params=ENGINES)

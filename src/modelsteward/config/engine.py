@@ -15,6 +15,8 @@ from modelsteward.config.base import _Strict
 
 __all__ = ["EngineSettings"]
 
+_SIZE = r"^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B)$"  # DuckDB's memory sizes: 512MB, 1.5GB, 4GiB
+
 
 class EngineSettings(_Strict):
     """Which engine aggregates the prediction events, and where it finds them."""
@@ -34,6 +36,26 @@ class EngineSettings(_Strict):
     master: str = Field(default="local[2]", description="Spark master URL (`local[N]` runs Spark inside this machine).")
     shuffle_partitions: int = Field(default=4, ge=1, description="`spark.sql.shuffle.partitions` of the Spark session.")
     spark_conf: dict[str, str] = Field(default_factory=dict, description="Further Spark settings (`spark.driver.memory: 4g`, ...).")
+    memory_limit: str | None = Field(
+        default="1GB",
+        pattern=_SIZE,
+        description="DuckDB's `memory_limit` (`512MB`, `1GB`, ...) for the in-process DuckDB over `events`, and for a "
+                    "DuckDB store's database when an engine is opened on it (`kind: duckdb` without `events`; the setting "
+                    "is database-wide: the store's ingest shares it). Beyond it DuckDB spills to `temp_directory`, so memory "
+                    "stays flat as rows grow; null leaves DuckDB's default (80% of the machine's RAM).",
+    )
+    temp_directory: str | None = Field(
+        default=None,
+        description="Where DuckDB spills beyond `memory_limit` (default: DuckDB's, `<store file>.tmp` or `.tmp` in the "
+                    "working directory for the in-process engine over `events`). Needs free disk of the order of a window's rows.",
+    )
+    driver_memory: str | None = Field(
+        default="2g",
+        pattern=r"^[0-9]+[kKmMgGtT]$",
+        description="`spark.driver.memory` of the Spark session (`2g`, `6g`, ...): in local mode the whole heap of the "
+                    "JVM that runs the queries. Read when the JVM starts (the first Spark engine of the process); "
+                    "`spark_conf` overrides it; null leaves Spark's default (1g).",
+    )
     quantiles: Literal["exact", "approximate"] = Field(
         default="exact",
         description="`exact` latency percentiles (linear interpolation, as numpy's default, on every engine) or "

@@ -18,8 +18,11 @@
   whole history keeps the cost per window flat and the result independent of the order in
   which windows are checked.
 
-Every aggregation runs in the store's engine; only the window's error stream (one byte per
-labelled prediction) and the small confusion matrices reach Python.
+Every aggregation runs on an engine (the store's own by default; ``steward check --engine``
+passes its own), written once as Ibis expressions in :mod:`~modelsteward.engines.streams`:
+only the window's error stream (about 9 bytes per labelled prediction, thinned to at most
+:data:`~modelsteward.engines.streams.STREAM_CAP` of them), the small confusion matrices and
+the confidence bins reach Python.
 """
 
 from __future__ import annotations
@@ -28,16 +31,18 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from modelsteward.config import ModelConfig
 from modelsteward.drift.concept import DropTest, accuracy_drop, f1_drop
 from modelsteward.drift.online import ADWIN, DDM, DriftDetector, PageHinkley
 from modelsteward.drift.window_drift import DriftResult
+from modelsteward.engines import streams
+from modelsteward.engines.connect import Engine, store_engine
 from modelsteward.errors import InsufficientDataError
-from modelsteward.feedback.labels import resolved_labels_sql
-from modelsteward.metrics.binning import bin_index_sql
 from modelsteward.performance import ConfidenceCalibrator, ConfidenceSummary, estimate_from_summary, summary_edges
 from modelsteward.reference import ReferenceProfile
+from modelsteward.store.base import Store
 from modelsteward.store.duckdb_store import DuckDBStore
 
 __all__ = ["DETECTORS", "error_stream_changes", "window_concept"]
@@ -46,20 +51,21 @@ DETECTORS: dict[str, type[DriftDetector]] = {"adwin": ADWIN, "ddm": DDM, "page_h
 _AROUND = 200  # labelled predictions either side of a change point used for the error rates shown
 
 
-def _labelled_sql(model: ModelConfig) -> tuple[str, list[Any]]:
-    labels_sql, params = resolved_labels_sql(model)
-    table = DuckDBStore.predictions_table(model.name)
-    return (f"FROM {table} p JOIN ({labels_sql}) l USING (prediction_id) WHERE p.prediction IS NOT NULL AND l.label IS NOT NULL",
-            params)
+def _labelled(engine: Engine, model: ModelConfig, start: datetime | None, end: datetime) -> Any:
+    """The engine's labelled predictions in ``[start, end)`` (None when the engine has no feedback)."""
+    feedback = engine.feedback(model)
+    if feedback is None:
+        return None
+    return streams.labelled_rows(engine.events(model), feedback, model, start, end)
 
 
-def _window_confusion(store: DuckDBStore, model: ModelConfig, start: datetime, end: datetime) -> dict[tuple[str, str], int]:
-    src, params = _labelled_sql(model)
-    rows = store.query(f"SELECT p.prediction, l.label, count(*) {src} AND p.ts >= ? AND p.ts < ? GROUP BY 1, 2", [*params, start, end])
-    return {(str(p), str(t)): int(n) for p, t, n in rows}
+def _window_confusion(engine: Engine, labelled: Any) -> dict[tuple[str, str], int]:
+    if labelled is None:
+        return {}
+    return {(str(r["prediction"]), str(r["label"])): int(r["n"]) for r in engine.rows(streams.labelled_confusion(labelled))}
 
 
-def _reference_confusion(store: DuckDBStore, model: ModelConfig) -> dict[tuple[str, str], int]:
+def _reference_confusion(store: Store, model: ModelConfig) -> dict[tuple[str, str], int]:
     table = DuckDBStore.reference_table(model.name)
     if not store.query("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table.strip('"')])[0][0]:
         return {}  # no reference rows stored: the declared baselines alone will do
@@ -89,23 +95,15 @@ def _drop_result(d: DropTest, settings: Any) -> DriftResult:
                        details={**d.to_dict(), "test": "accuracy_drop" if d.metric == "accuracy" else "f1_drop"})
 
 
-def _expected_accuracy(store: DuckDBStore, model: ModelConfig, calibration: dict[str, Any], start: datetime,
-                       end: datetime) -> tuple[float, float, float] | None:
+def _expected_accuracy(engine: Engine, model: ModelConfig, calibration: dict[str, Any],
+                       labelled: Any) -> tuple[float, float, float] | None:
     """CBPE's accuracy for the window's labelled predictions and the 95 % interval of its realised value."""
     calibrator = ConfidenceCalibrator.from_dict(calibration["calibrator"])
     positive = calibration.get("positive_calibrator")
     positive_calibrator = ConfidenceCalibrator.from_dict(positive) if positive else None
     positive_label = model.positive if model.task == "binary" else None
     edges = summary_edges(model.labels, calibrator=calibrator, positive_label=positive_label, positive_calibrator=positive_calibrator)
-    src, params = _labelled_sql(model)
-    rows: list[tuple[Any, ...]] = []
-    for cls, cls_edges in edges.items():
-        expr, bin_params = bin_index_sql("p.confidence", list(cls_edges))
-        rows += store.query(
-            f"SELECT p.prediction, {expr}, count(*), sum(p.confidence), sum(p.confidence * p.confidence) {src} "
-            "AND p.ts >= ? AND p.ts < ? AND p.prediction = ? AND p.confidence IS NOT NULL GROUP BY 1, 2",
-            [*bin_params, *params, start, end, cls],
-        )
+    rows = [(r["prediction"], r["bin"], r["n"], r["s1"], r["s2"]) for r in engine.rows(streams.confidence_bins(labelled, edges, engine))]
     summary = ConfidenceSummary.from_rows(rows, edges)
     if summary.n == 0:
         return None
@@ -147,19 +145,26 @@ def error_stream_changes(errors: np.ndarray, times: Any, window_from: int, detec
     return out
 
 
-def _online(store: DuckDBStore, model: ModelConfig, start: datetime, end: datetime) -> tuple[dict[str, float | None], list[DriftResult]]:
+def _stream(engine: Engine, expr: Any) -> tuple[np.ndarray, pa.Array]:
+    """The errors (as floats) and naive-UTC times of a ``(ts, e)`` stream."""
+    t = engine.arrow(expr)
+    times = t.column("ts").combine_chunks()
+    if getattr(times.type, "tz", None) is not None:
+        times = times.cast(pa.timestamp(times.type.unit))  # engines may return UTC-aware times; the store's are naive UTC
+    return t.column("e").to_numpy(zero_copy_only=False).astype(np.float64), times
+
+
+def _online(engine: Engine, model: ModelConfig, labelled: Any, n: int, start: datetime,
+            end: datetime) -> tuple[dict[str, float | None], list[DriftResult]]:
     settings = model.diagnosis.concept
-    src, params = _labelled_sql(model)
-    # One Arrow table of (time, error) in time order: the warm-up, then the window (about 9 bytes a prediction).
-    labelled = f"SELECT p.ts, p.prediction_id, CAST(p.prediction <> l.label AS TINYINT) AS e {src}"
-    stream = store.query_arrow(
-        f"SELECT ts, e FROM (SELECT *, 0 AS part FROM ({labelled} AND p.ts < ? ORDER BY p.ts DESC, p.prediction_id DESC "
-        f"LIMIT {int(settings.warmup)}) UNION ALL SELECT *, 1 AS part FROM ({labelled} AND p.ts >= ? AND p.ts < ?)) "
-        "ORDER BY part, ts, prediction_id",
-        [*params, start, *params, start, end])
-    times = stream.column("ts").combine_chunks()
-    errors = stream.column("e").to_numpy().astype(np.float64)
-    n_warm = int(store.query(f"SELECT count(*) FROM (SELECT 1 {src} AND p.ts < ? LIMIT {int(settings.warmup)})", [*params, start])[0][0])
+    # The warm-up (latest first, reversed here), then the window thinned to at most STREAM_CAP (about 9 bytes a prediction).
+    every = streams.thinning(n)
+    warm_errors, warm_times = _stream(engine, streams.warmup_stream(_labelled(engine, model, None, start), settings.warmup)) \
+        if settings.warmup else (np.zeros(0), pa.array([], pa.timestamp("us")))
+    cur_errors, cur_times = _stream(engine, streams.error_stream(labelled, every=every))
+    errors = np.concatenate([warm_errors[::-1], cur_errors])
+    times = pa.concat_arrays([warm_times[::-1], cur_times.cast(warm_times.type)]) if len(warm_times) else cur_times
+    n_warm = warm_errors.size
     warm, cur = range(n_warm), range(errors.size - n_warm)
     metrics: dict[str, float | None] = {}
     results = []
@@ -179,18 +184,27 @@ def _online(store: DuckDBStore, model: ModelConfig, start: datetime, end: dateti
         else:
             reading = (f"{name} found no change in the error rate of {len(cur)} labelled predictions "
                        f"(after {len(warm)} read before the window).")
+        details: dict[str, Any] = {"change_points": changes}
+        if every > 1:
+            details["thinned_every"] = every  # positions count the kept predictions
         results.append(DriftResult("errors", name, "drift" if changes else "no_drift", reading, statistic=float(len(changes)),
-                                   n_reference=len(warm), n_current=len(cur), details={"change_points": changes}))
+                                   n_reference=len(warm), n_current=len(cur), details=details))
     return metrics, results
 
 
-def window_concept(store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile | None, start: datetime,
-                   end: datetime) -> tuple[dict[str, float | None], list[DriftResult]]:
-    """Concept-drift metrics and drift results of the window ``[start, end)`` (see the module notes)."""
+def window_concept(store: Store, model: ModelConfig, profile: ReferenceProfile | None, start: datetime,
+                   end: datetime, *, engine: Engine | None = None) -> tuple[dict[str, float | None], list[DriftResult]]:
+    """Concept-drift metrics and drift results of the window ``[start, end)`` (see the module notes).
+
+    The window's labelled predictions are read on ``engine`` (default: the store's own tables);
+    the reference's confusion matrix always comes from ``store``, which holds the state.
+    """
     settings = model.diagnosis.concept
     if not settings.enabled:
         return {}, []
-    confusion = _window_confusion(store, model, start, end)
+    engine = engine or store_engine(store)
+    labelled = _labelled(engine, model, start, end)
+    confusion = _window_confusion(engine, labelled)
     n = sum(confusion.values())
     metrics: dict[str, float | None] = {}
     results: list[DriftResult] = []
@@ -226,7 +240,7 @@ def window_concept(store: DuckDBStore, model: ModelConfig, profile: ReferencePro
     if acc is not None or f1 is not None:
         metrics["concept.dropped"] = 1.0 if any(d is not None and d.significant for d in (acc, f1)) else 0.0
     if profile is not None and profile.calibration:
-        expected = _expected_accuracy(store, model, profile.calibration, start, end)
+        expected = _expected_accuracy(engine, model, profile.calibration, labelled)
         if expected is not None:
             value, lower, upper = expected
             realised = correct / n
@@ -238,7 +252,7 @@ def window_concept(store: DuckDBStore, model: ModelConfig, profile: ReferencePro
             results.append(DriftResult("concept", "vs_estimate", "drift" if where == "below" else "no_drift", reading,
                                        statistic=realised, effect_size=realised - value, n_current=n,
                                        details={"expected": value, "lower": lower, "upper": upper, "position": where}))
-    online_metrics, online_results = _online(store, model, start, end)
+    online_metrics, online_results = _online(engine, model, labelled, n, start, end)
     metrics.update(online_metrics)
     results.extend(online_results)
     return metrics, results

@@ -1,8 +1,8 @@
 """Multivariate and text drift inside the monitoring run (both opt-in in ``steward.yaml``).
 
-* **Multivariate** (``diagnosis.multivariate.enabled``): a seeded reservoir sample of at most
-  ``sample_rows`` rows of the reference and of the window (drawn by DuckDB, so memory does not
-  grow with the window), then :func:`~modelsteward.drift.multivariate.domain_classifier`
+* **Multivariate** (``diagnosis.multivariate.enabled``): a seeded sample of at most
+  ``sample_rows`` rows of the reference and of the window (drawn inside the engine, so memory
+  does not grow with the window), then :func:`~modelsteward.drift.multivariate.domain_classifier`
   (cross-validated AUC, the features that separate the samples ranked) and
   :func:`~modelsteward.drift.multivariate.pca_reconstruction`. Stored as drift results of
   subject ``multivariate`` (tests ``domain_classifier`` and ``pca_reconstruction``) and as
@@ -16,6 +16,13 @@
 :class:`JointDrift` keeps the reference samples and text profiles for the length of one
 monitoring pass, so a pass over many windows builds them once. They are not stored between
 passes (rebuilding is seeded, so the results do not change, and costs about a second).
+
+Every sample is a bottom-k sample by hash (:mod:`modelsteward.engines.samples`): the window's
+rows ranked by ``md5(seed:prediction_id)``, the reference's (which have no id) by their content
+and copy number. The same seed therefore takes the same rows on the DuckDB store, the
+PostgreSQL store, and, with ``engine=``, the Parquet log read by DuckDB or Spark, so the same
+data gives the same multivariate and text results on each. The reference stays on the store;
+the windows (and a period reference's texts) are read where ``engine`` reads the events.
 """
 
 from __future__ import annotations
@@ -30,11 +37,10 @@ from modelsteward.config import ModelConfig
 from modelsteward.drift.window_drift import DriftResult
 from modelsteward.errors import InsufficientDataError
 from modelsteward.records import feature_column
-from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
+from modelsteward.store.base import Store
+from modelsteward.store.duckdb_store import DuckDBStore
 
 __all__ = ["JointDrift"]
-
-_TEXT_SQL = "json_extract_string(attributes, '$.\"' || ? || '\"')"  # the key is validated by the config and passed as a parameter
 
 
 _MIN_REFERENCE_TEXTS = 40  # half fit the profile, and text_drift needs 10 held-out texts at least
@@ -47,35 +53,60 @@ def _status(drift: bool, significant: bool) -> str:
 class JointDrift:
     """Multivariate and text drift of windows of one model against its reference (one monitoring pass)."""
 
-    def __init__(self, store: DuckDBStore, model: ModelConfig) -> None:
+    def __init__(self, store: Store, model: ModelConfig, *, engine: Any = None) -> None:
+        """``engine`` (an :class:`~modelsteward.engines.connect.Engine`) reads the windows' events; default the store's own."""
         self.store = store
         self.model = model
         self._kinds = {f.name: f.type for f in model.features}
         self._reference_rows: dict[str, np.ndarray] | None = None
         self._texts: dict[str, tuple[Any, list[str]] | None] = {}
+        self._engine = engine
 
     # -- samples ----------------------------------------------------------------------------
-    def _rows(self, sql: str, params: list[Any]) -> dict[str, np.ndarray]:
-        rows = self.store.query(sql, params)
-        return {name: np.array([r[i] for r in rows], dtype=float if kind == "numeric" else object)
-                for i, (name, kind) in enumerate(self._kinds.items())}
+    def _store_engine(self) -> Any:
+        from modelsteward.engines.connect import store_engine
 
-    def _sample_sql(self, inner: str) -> str:
-        s = self.model.diagnosis.multivariate
-        return f"SELECT * FROM ({inner}) AS rows_in USING SAMPLE reservoir({int(s.sample_rows)} ROWS) REPEATABLE ({int(s.seed)})"
+        return store_engine(self.store)
 
-    def _columns(self) -> str:
-        return ", ".join(quote_ident(feature_column(f)) for f in self._kinds)
+    def _events_engine(self) -> Any:
+        return self._engine if self._engine is not None else self._store_engine()
+
+    def _window_events(self, start: datetime, end: datetime) -> tuple[Any, Any]:
+        from modelsteward.engines.aggregates import _prune
+
+        engine = self._events_engine()
+        return engine, _prune(engine.events(self.model), start, end)
+
+    def _arrays(self, table: Any) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for name, kind in self._kinds.items():
+            values = table.column(feature_column(name)).to_pylist()
+            out[name] = np.array([np.nan if v is None else v for v in values] if kind == "numeric" else values,
+                                 dtype=float if kind == "numeric" else object)
+        return out
+
+    def _columns(self) -> list[str]:
+        return [feature_column(f) for f in self._kinds]
 
     def reference_sample(self) -> dict[str, np.ndarray]:
+        """A seeded sample of at most ``sample_rows`` rows of the stored reference (kept for the pass)."""
         if self._reference_rows is None:
-            table = DuckDBStore.reference_table(self.model.name)
-            self._reference_rows = self._rows(self._sample_sql(f"SELECT {self._columns()} FROM {table}"), [])
+            from modelsteward.engines.samples import sample_arrow
+
+            s = self.model.diagnosis.multivariate
+            engine = self._store_engine()
+            table = engine.backend.table(DuckDBStore.reference_table(self.model.name).strip('"'))
+            self._reference_rows = self._arrays(sample_arrow(engine, table, s.sample_rows, seed=s.seed, key=None,
+                                                             columns=self._columns()))
         return self._reference_rows
 
     def window_sample(self, start: datetime, end: datetime) -> dict[str, np.ndarray]:
-        table = DuckDBStore.predictions_table(self.model.name)
-        return self._rows(self._sample_sql(f"SELECT {self._columns()} FROM {table} WHERE ts >= ? AND ts < ?"), [start, end])
+        """A seeded sample of at most ``sample_rows`` predictions of ``[start, end)``, ranked by ``md5(seed:prediction_id)``."""
+        from modelsteward.engines.samples import sample_arrow
+
+        s = self.model.diagnosis.multivariate
+        engine, rows = self._window_events(start, end)
+        return self._arrays(sample_arrow(engine, rows, s.sample_rows, seed=s.seed, columns=self._columns()))
 
     # -- multivariate -----------------------------------------------------------------------
     def multivariate(self, start: datetime, end: datetime) -> tuple[dict[str, float | None], list[DriftResult]]:
@@ -125,29 +156,43 @@ class JointDrift:
         return metrics, results
 
     # -- text -------------------------------------------------------------------------------
+    def _event_texts(self, key: str, start: datetime, end: datetime, limit: int) -> list[str]:
+        """A seeded sample of at most ``limit`` non-missing values of attribute ``key`` in ``[start, end)``, sorted."""
+        from modelsteward.engines.samples import json_text, sample_arrow
+
+        engine, rows = self._window_events(start, end)
+        texts = rows.select("prediction_id", t=json_text(engine.kind, rows.attributes, key))
+        texts = texts.filter(texts.t.notnull())
+        got = sample_arrow(engine, texts, limit, seed=self.model.diagnosis.text.seed, columns=["t"])
+        return sorted(str(v) for v in got.column("t").to_pylist())  # sorted: the sample's order must not depend on the engine's
+
     def _reference_texts(self, key: str) -> list[str]:
         s = self.model.diagnosis.text
         ref = self.model.reference
         if ref is None:
             return []
         limit = 2 * int(s.sample_texts)  # half fits the profile, half is compared with the windows
-        if ref.file:
-            path = Path(ref.file)
-            reader = "read_parquet(?)" if path.suffix.lower() in (".parquet", ".pq") else "read_csv_auto(?)"
-            column = ref.columns.get(key, key)
-            available = {r[0] for r in self.store.query(f"DESCRIBE SELECT * FROM {reader}", [str(path)])}
-            if column not in available:
+        if not ref.file:
+            assert ref.start is not None and ref.end is not None  # a reference is a file or a period (config)
+            return self._event_texts(key, ref.start, ref.end, limit)
+        import ibis
+
+        from modelsteward.engines.connect import Engine
+        from modelsteward.engines.samples import sample_arrow
+
+        path = Path(ref.file)
+        column = ref.columns.get(key, key)
+        con = ibis.duckdb.connect()  # a reference file is read by DuckDB whatever the store (as the store reads it)
+        try:
+            data = con.read_parquet(str(path)) if path.suffix.lower() in (".parquet", ".pq") else con.read_csv(str(path))
+            if column not in data.columns:
                 return []
-            col = '"' + column.replace('"', '""') + '"'
-            rows = self.store.query(
-                f"SELECT * FROM (SELECT CAST({col} AS VARCHAR) AS t FROM {reader} WHERE {col} IS NOT NULL) AS rows_in "
-                f"USING SAMPLE reservoir({limit} ROWS) REPEATABLE ({int(s.seed)})", [str(path)])
-        else:
-            table = DuckDBStore.predictions_table(self.model.name)
-            rows = self.store.query(
-                f"SELECT * FROM (SELECT {_TEXT_SQL} AS t FROM {table} WHERE ts >= ? AND ts < ? AND {_TEXT_SQL} IS NOT NULL) AS rows_in "
-                f"USING SAMPLE reservoir({limit} ROWS) REPEATABLE ({int(s.seed)})", [key, ref.start, ref.end, key])
-        return sorted(str(r[0]) for r in rows)  # sorted: the sample's order must not depend on the engine's
+            texts = data.select(t=data[column].cast("string"))
+            texts = texts.filter(texts.t.notnull())
+            got = sample_arrow(Engine("duckdb", con), texts, limit, seed=s.seed, key=None, columns=["t"])
+        finally:
+            con.disconnect()
+        return sorted(str(v) for v in got.column("t").to_pylist())
 
     def _profile(self, key: str) -> tuple[Any, list[str]] | None:
         if key not in self._texts:
@@ -172,7 +217,6 @@ class JointDrift:
             return metrics, results
         from modelsteward.drift.text import text_drift
 
-        table = DuckDBStore.predictions_table(self.model.name)
         for key in s.attributes:
             subject = f"text.{key}"
             built = self._profile(key)
@@ -182,10 +226,7 @@ class JointDrift:
                                            "give the reference file a column of that name, or map one in reference.columns"))
                 continue
             profile, ref_texts = built
-            rows = self.store.query(
-                f"SELECT * FROM (SELECT {_TEXT_SQL} AS t FROM {table} WHERE ts >= ? AND ts < ? AND {_TEXT_SQL} IS NOT NULL) AS rows_in "
-                f"USING SAMPLE reservoir({int(s.sample_texts)} ROWS) REPEATABLE ({int(s.seed)})", [key, start, end, key])
-            current = sorted(str(r[0]) for r in rows)
+            current = self._event_texts(key, start, end, int(s.sample_texts))
             try:
                 res = text_drift(profile, ref_texts, current, seed=s.seed, max_docs=s.sample_texts, min_auc=s.min_auc)
             except InsufficientDataError as exc:

@@ -21,7 +21,7 @@ from modelsteward.drift.diagnosis import KINDS, diagnose
 from modelsteward.drift.joint_window import JointDrift
 from modelsteward.drift.window_drift import DriftResult
 from modelsteward.reference import ReferenceProfile
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
 
 __all__ = ["WindowKinds", "stored_diagnoses"]
 
@@ -33,8 +33,9 @@ def _finite(metrics: Mapping[str, float | None]) -> dict[str, float | None]:
 class WindowKinds:
     """Concept, multivariate and text drift and the diagnosis, for the windows of one monitoring pass."""
 
-    def __init__(self, store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile | None) -> None:
+    def __init__(self, store: Store, model: ModelConfig, profile: ReferenceProfile | None, *, engine: Any = None) -> None:
         self.store = store
+        self.engine = engine  # where concept drift reads the labelled predictions (None: the store's own tables)
         self.model = model
         self.profile = profile
         self.joint = JointDrift(store, model) if profile is not None else None
@@ -42,7 +43,7 @@ class WindowKinds:
     def window(self, start: datetime, end: datetime, metrics: Mapping[str, float | None],
                drift: Sequence[DriftResult]) -> tuple[dict[str, float | None], list[DriftResult]]:
         """Metrics and drift results to add to the window ``[start, end)``, the diagnosis last."""
-        new_metrics, results = window_concept(self.store, self.model, self.profile, start, end)
+        new_metrics, results = window_concept(self.store, self.model, self.profile, start, end, engine=self.engine)
         if self.joint is not None:
             for step in (self.joint.multivariate, self.joint.text):
                 m, r = step(start, end)
@@ -54,7 +55,7 @@ class WindowKinds:
         return _finite(new_metrics), [*results, *diagnosis.to_results()]
 
 
-def stored_diagnoses(store: DuckDBStore, model: str, *, window_start: datetime | None = None) -> list[dict[str, Any]]:
+def stored_diagnoses(store: Store, model: str, *, window_start: datetime | None = None) -> list[dict[str, Any]]:
     """The stored diagnoses, one dict per window in time order: ``window_start``, ``window_end``,
     ``summary`` and ``findings`` (kind -> ``{"status", "reason"}``)."""
     sql = "SELECT window_start, window_end, test, status, reading FROM drift_results WHERE model = ? AND subject = 'diagnosis'"

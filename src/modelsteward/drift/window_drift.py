@@ -53,7 +53,9 @@ from modelsteward.drift.samples import anderson_darling_grouped, cramer_von_mise
 from modelsteward.feedback.labels import resolved_labels_sql
 from modelsteward.metrics.binning import bin_index_sql
 from modelsteward.reference import ReferenceProfile, categorical_subjects, numeric_subjects
-from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
+from modelsteward.store.base import Store
+from modelsteward.store.identifiers import quote_ident
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["DriftResult", "Source", "drift_of", "ks_wasserstein_sql", "window_drift"]
 
@@ -93,7 +95,7 @@ class _Tested:
     move: str
 
 
-def ks_wasserstein_sql(store: DuckDBStore, ecdf_table: str, subject: str, cur_sql: str, cur_params: list[Any]) -> tuple[float, float, int, int]:
+def ks_wasserstein_sql(store: Store, ecdf_table: str, subject: str, cur_sql: str, cur_params: list[Any]) -> tuple[float, float, int, int]:
     """KS statistic D and Wasserstein-1 distance of the stored reference ECDF against a window.
 
     Both ECDFs are evaluated at every pooled distinct value — the window's (the reference's
@@ -124,7 +126,7 @@ def ks_wasserstein_sql(store: DuckDBStore, ecdf_table: str, subject: str, cur_sq
     return (float(d) if d is not None else 0.0), (float(w1) if w1 is not None else 0.0), int(na or 0), int(nb or 0)
 
 
-def _grouped_values(store: DuckDBStore, ecdf_table: str, subject: str, cur_sql: str, cur_params: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _grouped_values(store: Store, ecdf_table: str, subject: str, cur_sql: str, cur_params: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pooled distinct values with their reference and window counts (one row per distinct value)."""
     rows = store.query(
         f"""
@@ -218,9 +220,9 @@ def categorical_tested(model: ModelConfig, subject: str, ref_counts_map: dict[st
     return _Tested(subject, "categorical", n_ref, n_cur, out, move)
 
 
-def _numeric(store: DuckDBStore, model: ModelConfig, subject: str, column: str, ref: dict[str, Any],
+def _numeric(store: Store, model: ModelConfig, subject: str, column: str, ref: dict[str, Any],
              source: Source) -> _Tested | DriftResult:
-    ecdf = DuckDBStore.reference_ecdf_table(model.name)
+    ecdf = ModelTables.reference_ecdf_table(model.name)
     cur_sql = f"SELECT {quote_ident(column)} AS v FROM {source[0]}"
     params: list[Any] = list(source[1])
     n_cur, mean_now = store.query(f"SELECT count(v), avg(v) FROM ({cur_sql})", params)[0]
@@ -237,7 +239,7 @@ def _numeric(store: DuckDBStore, model: ModelConfig, subject: str, column: str, 
                           grouped=lambda: _grouped_values(store, ecdf, subject, cur_sql, params))
 
 
-def _categorical(store: DuckDBStore, model: ModelConfig, subject: str, column: str, ref_counts_map: dict[str, int],
+def _categorical(store: Store, model: ModelConfig, subject: str, column: str, ref_counts_map: dict[str, int],
                  source: Source) -> _Tested | DriftResult:
     cur_sql = f"SELECT {quote_ident(column)} AS v FROM {source[0]}"
     got = {str(k): int(n) for k, n in store.query(f"SELECT v, count(*) FROM ({cur_sql}) WHERE v IS NOT NULL GROUP BY 1", list(source[1]))}
@@ -286,7 +288,7 @@ def _finish(tested: list[_Tested], model: ModelConfig) -> list[DriftResult]:
 
 
 def window_drift(
-    store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile, start: datetime, end: datetime
+    store: Store, model: ModelConfig, profile: ReferenceProfile, start: datetime, end: datetime
 ) -> list[DriftResult]:
     """Every drift test of the window ``[start, end)`` against the stored reference profile,
     each subject's verdict, and the window's verdict over its inputs (subject ``"inputs"``).
@@ -302,10 +304,10 @@ def window_drift(
 
 
 def _window_drift_sql(
-    store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile, start: datetime, end: datetime
+    store: Store, model: ModelConfig, profile: ReferenceProfile, start: datetime, end: datetime
 ) -> list[DriftResult]:
     """:func:`window_drift` in hand-written DuckDB SQL through :func:`drift_of` (kept as a second method for tests)."""
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     labels_sql, label_params = resolved_labels_sql(model)
     rows: Source = (f"(SELECT * FROM {table} WHERE ts >= ? AND ts < ?) AS window_rows", [start, end])
     # Only the label needs the join with the feedback.
@@ -316,7 +318,7 @@ def _window_drift_sql(
     return drift_of(store, model, profile, rows, label_source=labelled)
 
 
-def drift_of(store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile, source: Source, *,
+def drift_of(store: Store, model: ModelConfig, profile: ReferenceProfile, source: Source, *,
              label_source: Source | None = None) -> list[DriftResult]:
     """Every configured drift test of the rows of ``source`` against the reference profile.
 

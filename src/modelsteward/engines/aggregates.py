@@ -25,15 +25,15 @@ from modelsteward.records import feature_column
 __all__ = [
     "category_counts",
     "confusion_counts",
-    "distinct_value_counts",
-    "ks_wasserstein",
-    "numeric_bin_counts",
+    "numeric_drift_summary",
+    "pooled_value_counts",
     "resolved_labels",
-    "subject_summary",
+    "subject_values",
     "window_category_counts",
     "window_rows",
     "window_scalars",
     "window_start",
+    "window_value_counts",
 ]
 
 _UNIT = {"hour": "h", "day": "D", "week": "W"}
@@ -132,6 +132,40 @@ def window_category_counts(rows: Any, column: str) -> Any:
     return t.group_by(["window_start", t[column].cast("string").name("value")]).aggregate(n=t.count())
 
 
+def window_value_counts(rows: Any, columns: list[str], confusion: Any | None = None, *, unpivot: bool = False) -> Any:
+    """``(window_start, column, value, label, n)``: every count a metrics pass needs, in one query.
+
+    For each name in ``columns``, the counts of each non-missing value per window (``label``
+    NULL; the rows :func:`window_category_counts` gives one column at a time). With
+    ``confusion`` (:func:`confusion_counts`), its rows too, as ``column`` ``"confusion"``,
+    ``value`` the prediction and ``label`` the resolved label.
+
+    The columns' counts are a union of one aggregation per column (each reads only ``ts`` and
+    its column; DuckDB runs the branches in parallel), or with ``unpivot`` one aggregation over
+    the rows unpivoted to ``(window_start, column, value)``: one scan, which Spark prefers (a
+    union is a Parquet scan per branch there: 1.2-1.7 times slower measured at 1M rows).
+    """
+    ibis = _ibis()
+    no_label = ibis.null("string")
+    if not unpivot:
+        parts = []
+        for c in columns:
+            t = rows.filter(rows[c].notnull())
+            parts.append(t.group_by(["window_start", t[c].cast("string").name("value")])
+                         .aggregate(n=t.count().cast("int64"))
+                         .select("window_start", column=ibis.literal(c), value="value", label=no_label, n="n"))
+    else:
+        long = rows.select("window_start", **{c: rows[c].cast("string") for c in columns}).pivot_longer(
+            columns, names_to="column", values_to="value")
+        long = long.filter(long.value.notnull())
+        parts = [long.group_by(["window_start", "column", "value"]).aggregate(n=long.count().cast("int64"))
+                 .select("window_start", "column", "value", label=no_label, n="n")]
+    if confusion is not None:
+        parts.append(confusion.select("window_start", column=ibis.literal("confusion"), value=confusion.prediction.cast("string"),
+                                      label=confusion.label.cast("string"), n=confusion.n.cast("int64")))
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+
 def resolved_labels(events: Any, feedback: Any, model: ModelConfig) -> Any:
     """``(prediction_id, label, source)`` of every labelled prediction (the twin of ``resolved_labels_sql``).
 
@@ -158,49 +192,108 @@ def confusion_counts(rows: Any, labels: Any) -> Any:
     return j.group_by(["window_start", "prediction", "label"]).aggregate(n=j.count())
 
 
-# -- drift summaries: one window's rows, one subject at a time -------------------------------
+# -- drift summaries: one window's rows, every subject of a kind at once ------------------------
+#
+# Subjects are numbered ``k``; the engine sees one long ``(k, v)`` table per kind of subject, so
+# a window's drift takes a fixed number of queries whatever the number of subjects, and the
+# windows functions are partitioned by ``k`` (Spark spreads the subjects over its partitions).
 
-def subject_summary(values: Any) -> Any:
-    """``(n, mean)`` of a numeric column's non-missing values."""
-    return values.aggregate(n=values.v.count(), mean=values.v.mean())
+def subject_values(columns: list[tuple[int, Any, str]], dtype: str, *, explode: bool = False) -> Any:
+    """``(k, v)``: the non-missing values of each subject, stacked into one long table.
 
+    ``columns`` lists ``(k, table, column)``; the tables may differ (the label comes from the
+    feedback). By default a union of one narrow select per subject, each branch reading the one
+    column it needs; with ``explode`` the columns of one table are unnested from an array of
+    ``(k, v)`` structs per row, one scan. Measured on a 250 000-row week and 16 columns the
+    union was 25 times faster than unnesting on DuckDB and twice on PostgreSQL; on Spark the
+    one scan was about 1.5 times faster than 16 (each scan of the Parquet log costs its tasks).
+    Not for PostgreSQL: Ibis reads its struct fields through JSON, which fails on NULL.
 
-def numeric_bin_counts(values: Any, edges: list[float]) -> Any:
-    """``(bin, n)`` on right-closed bins (the twin of :func:`~modelsteward.metrics.binning.bin_index_sql`)."""
+    >>> import ibis
+    >>> t = ibis.memtable({"x": [1.0, None, 2.0], "y": [3.0, 3.0, None]})
+    >>> long = subject_values([(0, t, "x"), (1, t, "y")], "float64")
+    >>> sorted((r["k"], r["v"]) for r in ibis.duckdb.connect().to_pyarrow(long).to_pylist())
+    [(0, 1.0), (0, 2.0), (1, 3.0), (1, 3.0)]
+    """
     ibis = _ibis()
-    v = values.filter(values.v.notnull())
-    b = ibis.cases(*[(v.v <= float(e), i) for i, e in enumerate(edges)], else_=len(edges)) if edges else ibis.literal(0)
-    return v.group_by(b.name("bin")).aggregate(n=v.count())
+    parts = []
+    if explode:
+        tables: list[tuple[Any, list[tuple[int, str]]]] = []
+        for k, t, c in columns:
+            same = next((cols for table, cols in tables if table is t), None)
+            (same.append((k, c)) if same is not None else tables.append((t, [(k, c)])))
+        for t, cols in tables:
+            if len(cols) == 1:
+                parts.append(t.select(k=ibis.literal(cols[0][0], "int64"), v=t[cols[0][1]].cast(dtype)))
+                continue
+            pairs = ibis.array([ibis.struct({"k": ibis.literal(k, "int64"), "v": t[c].cast(dtype)}) for k, c in cols])
+            x = t.select(kv=pairs.unnest())
+            parts.append(x.select(k=x.kv["k"], v=x.kv["v"]))
+    else:
+        parts = [t.select(k=ibis.literal(k, "int64"), v=t[c].cast(dtype)) for k, t, c in columns]
+    stacked = parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
+    return stacked.filter(stacked.v.notnull())
+
+
+def _pooled(reference: Any, values: Any) -> Any:
+    """``(k, v, nr, nc)``: reference and window counts at every pooled distinct value of each subject."""
+    ibis = _ibis()
+    cur = values.group_by(["k", "v"]).aggregate(n=values.count())
+    ref = reference.select(k=reference.k.cast("int64"), v=reference.v.cast("float64"), nr=reference.n.cast("int64"),
+                           nc=ibis.literal(0, "int64"))
+    cur = cur.select(k=cur.k, v=cur.v.cast("float64"), nr=ibis.literal(0, "int64"), nc=cur.n.cast("int64"))
+    return ref.union(cur).group_by(["k", "v"]).aggregate(nr=lambda t: t.nr.sum(), nc=lambda t: t.nc.sum())
+
+
+def _bin(t: Any, edges: dict[int, list[float]]) -> Any:
+    """Each subject's right-closed bin of ``t.v`` (the twin of :func:`~modelsteward.metrics.binning.bin_index_sql`)."""
+    ibis = _ibis()
+    per_subject = [(t.k == k, ibis.cases(*[(t.v <= float(e), i) for i, e in enumerate(es)], else_=len(es)))
+                   for k, es in edges.items() if es]
+    return ibis.cases(*per_subject, else_=0) if per_subject else ibis.literal(0, "int64")
+
+
+def numeric_drift_summary(reference: Any, values: Any, edges: dict[int, list[float]] | None = None) -> Any:
+    """Per subject ``k`` and bin of its reference's edges: the window's count ``n`` and partial KS and W1 sums.
+
+    ``reference`` is ``(k, v, n)`` (the stored ECDF's distinct values and counts), ``values`` is
+    :func:`subject_values`. Both ECDFs are evaluated at every pooled distinct value of a
+    subject, as ``scipy.stats.ks_2samp`` and ``scipy.stats.wasserstein_distance`` do: running
+    sums of the two counts in value order, partitioned by ``k``. Per ``(k, bin)`` the row holds
+    ``d`` (the largest ECDF gap), ``w1`` (the sum of gaps times the distance to the next pooled
+    value), ``s`` (the sum of the window's values) and the subject's sizes ``na`` and ``nb``;
+    a subject's ``D`` is the max of its ``d``, its W1 the sum of its ``w1``, its mean
+    ``sum(s) / nb``. Without ``edges`` every row is bin 0. A subject without window values has
+    ``nb`` 0 and no ``d``.
+
+    Reference ``1, 2, 3`` against a window of ``2, 3, 3``: ``D = 1/3`` and ``W1 = 2/3``, as
+    ``scipy.stats.ks_2samp`` and ``scipy.stats.wasserstein_distance`` give.
+
+    >>> import ibis
+    >>> reference = ibis.memtable({"k": [0, 0, 0], "v": [1.0, 2.0, 3.0], "n": [1, 1, 1]})
+    >>> window = subject_values([(0, ibis.memtable({"x": [2.0, 3.0, 3.0, None]}), "x")], "float64")
+    >>> row = ibis.duckdb.connect().to_pyarrow(numeric_drift_summary(reference, window)).to_pylist()[0]
+    >>> round(row["d"], 12), round(row["w1"], 12), row["na"], row["nb"], row["s"] / row["nb"]
+    (0.333333333333, 0.666666666667, 3, 3, 2.6666666666666665)
+    """
+    ibis = _ibis()
+    pooled = _pooled(reference, values)
+    subject = ibis.window(group_by="k")
+    ordered = ibis.window(group_by="k", order_by="v")
+    running = ibis.window(group_by="k", order_by="v", rows=(None, 0))
+    t = pooled.mutate(cr=pooled.nr.sum().over(running), cc=pooled.nc.sum().over(running), na=pooled.nr.sum().over(subject),
+                      nb=pooled.nc.sum().over(subject), width=pooled.v.lead().over(ordered) - pooled.v)
+    t = t.mutate(gap=(t.cr.cast("float64") / t.na.nullif(0) - t.cc.cast("float64") / t.nb.nullif(0)).abs(),
+                 bin=_bin(t, edges or {}))
+    return t.group_by(["k", "bin"]).aggregate(n=t.nc.sum(), d=t.gap.max(), w1=(t.gap * t.width).sum(),
+                                              s=(t.v * t.nc.cast("float64")).sum(), na=t.na.max(), nb=t.nb.max())
+
+
+def pooled_value_counts(reference: Any, values: Any) -> Any:
+    """``(k, v, nr, nc)`` per subject and pooled distinct value, in order (for the rank tests; one row per value)."""
+    return _pooled(reference, values).order_by(["k", "v"])
 
 
 def category_counts(values: Any) -> Any:
-    """``(value, n)`` of the non-missing values of a categorical column."""
-    v = values.filter(values.v.notnull())
-    return v.group_by(v.v.cast("string").name("value")).aggregate(n=v.count())
-
-
-def distinct_value_counts(values: Any) -> Any:
-    """``(v, n)`` per distinct non-missing value (for the rank tests; one row per distinct value)."""
-    v = values.filter(values.v.notnull())
-    return v.group_by("v").aggregate(n=v.count())
-
-
-def ks_wasserstein(reference: Any, values: Any) -> Any:
-    """KS ``D``, Wasserstein-1 ``w1`` and both sizes of a reference ``(v, n)`` against a window's values.
-
-    Both ECDFs are evaluated at every pooled distinct value, as ``scipy.stats.ks_2samp`` and
-    ``scipy.stats.wasserstein_distance`` do: cumulative counts of the union of the two
-    value-count tables in value order; ``D`` is the largest gap, ``w1`` the sum of gaps times
-    the distance to the next pooled value. One row.
-    """
-    ibis = _ibis()
-    cur = distinct_value_counts(values)
-    ref = reference.select(v=reference.v.cast("float64"), nr=reference.n.cast("int64"), nc=ibis.literal(0, "int64"))
-    cur = cur.select(v=cur.v.cast("float64"), nr=ibis.literal(0, "int64"), nc=cur.n.cast("int64"))
-    pooled = ref.union(cur).group_by("v").aggregate(nr=lambda t: t.nr.sum(), nc=lambda t: t.nc.sum())
-    running = ibis.window(order_by="v", rows=(None, 0))
-    totals = pooled.aggregate(na=pooled.nr.sum(), nb=pooled.nc.sum())
-    t = pooled.mutate(cr=pooled.nr.sum().over(running), cc=pooled.nc.sum().over(running),
-                      width=pooled.v.lead().over(ibis.window(order_by="v")) - pooled.v).cross_join(totals)
-    t = t.mutate(gap=(t.cr.cast("float64") / t.na - t.cc.cast("float64") / t.nb).abs())
-    return t.aggregate(d=t.gap.max(), w1=(t.gap * t.width).sum(), na=t.na.max(), nb=t.nb.max())
+    """``(k, value, n)``: counts of each subject's non-missing values (``values`` from :func:`subject_values`)."""
+    return values.group_by(["k", values.v.name("value")]).aggregate(n=values.count())

@@ -7,10 +7,14 @@ of every ended window of the event log and writes them to the store (``window_me
 * ``store_steps=False`` (``steward engine check``): the alert rules are evaluated on the stored
   windows (new alerts stored), nothing else;
 * ``store_steps=True`` (``steward check`` with an engine, :func:`modelsteward.cycle.run_cycle`):
-  for each window the steps that read the store's own events run after the engine's metrics
-  (feedback collection rates, review progress, CBPE estimates, concept drift's online
-  detectors, multivariate and text drift, the diagnosis), then the alert rules, alert states
-  and incidents, and retraining triggers, exactly as in :meth:`modelsteward.monitor.Monitor.check`.
+  for each window the rest of the window's steps run after the engine's metrics: on the engine
+  too, the CBPE estimate (:func:`~modelsteward.engines.streams.confidence_bins`) and concept
+  drift (its confusion matrix, CBPE's expectation for the labelled predictions, and the
+  time-ordered error stream the online detectors read in Python:
+  :mod:`~modelsteward.engines.streams`); on the store's own events, feedback collection rates,
+  review progress, multivariate and text drift; then the diagnosis, the alert rules, alert
+  states and incidents, and retraining triggers, exactly as in
+  :meth:`modelsteward.monitor.Monitor.check`.
 
 :func:`resolve_engine` merges command-line choices into the ``engine:`` section and checks them
 (the log's root exists, the Spark master URL is well formed) with errors that name the setting.
@@ -160,7 +164,7 @@ def engine_check(mon: Any, model: str | None = None, *, settings: EngineSettings
             start += WINDOW_LENGTH[cfg.window]
     length = WINDOW_LENGTH[cfg.window]
     ecdf = ReferenceECDF(mon.store, cfg, engine) if profile is not None and due else None
-    kinds = WindowKinds(mon.store, cfg, profile) if store_steps else None
+    kinds = WindowKinds(mon.store, cfg, profile, engine=engine) if store_steps else None  # CBPE and concept drift on the engine
     for done, ws in enumerate(due, start=1):
         window_metrics = metrics.get(ws) or {"volume": 0.0, "unique_users": 0.0, "labelled": 0.0}
         drift = engine_window_drift(engine, mon.store, cfg, profile, ws, ws + length, ecdf=ecdf, empty=ws not in metrics) \
@@ -179,9 +183,9 @@ def engine_check(mon: Any, model: str | None = None, *, settings: EngineSettings
     full = CheckReport(cfg.name, list(report.windows))
     if due and not _store_has_events(mon, cfg.name):
         full.warnings.append(
-            f"the store holds no predictions of {cfg.name}: metrics and drift came from the {engine.kind} engine, but feedback "
-            "collection rates, review progress, CBPE estimates and concept, multivariate and text drift read the store's "
-            "own events and found none; log the events to the store too to have them")
+            f"the store holds no predictions of {cfg.name}: metrics, drift, CBPE estimates and concept drift came from the "
+            f"{engine.kind} engine, but feedback collection rates, review progress and multivariate and text drift read the "
+            "store's own events and found none; log the events to the store too to have them")
     from modelsteward.store.duckdb_store import held_writes
 
     with held_writes(mon.store):  # as Monitor.check: alert states and triggers read and written with no request between

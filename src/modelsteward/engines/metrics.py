@@ -55,20 +55,33 @@ def engine_window_metrics(engine: Engine, model: ModelConfig, start: datetime, e
     if not out:
         return {}
 
+    # One query for every count: the shares of each categorical column and the confusion counts.
+    categorical = [feature_column(f.name) for f in model.features if f.type == "categorical"]
+    feedback = engine.feedback(model)
+    confusion_expr = None
+    if feedback is not None:
+        confusion_expr = agg.confusion_counts(rows, agg.resolved_labels(engine.events(model), feedback, model))
+    counts: dict[str, dict[datetime, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    confusion: dict[datetime, dict[tuple[str, str], int]] = defaultdict(dict)
+    for r in engine.rows(agg.window_value_counts(rows, ["prediction", "error", *categorical], confusion_expr,
+                                                    unpivot=engine.kind == "spark")):
+        if r["column"] == "confusion":
+            confusion[r["window_start"]][(r["value"], r["label"])] = int(r["n"])
+        else:
+            counts[r["column"]][r["window_start"]][str(r["value"])] = int(r["n"])
+
     def shares(column: str, prefix: str, categories: list[str] | None, denominator: str = "volume") -> None:
-        counts: dict[datetime, dict[str, int]] = defaultdict(dict)
-        for r in engine.rows(agg.window_category_counts(rows, column)):
-            counts[r["window_start"]][str(r["value"])] = int(r["n"])
+        of = counts.get(column, {})
         for ws, metrics in out.items():
             if denominator == "answered":
                 total = metrics["_answered"]
             elif denominator == "present":  # the non-missing values: missing ones are counted by missing_rate
-                total = sum(counts.get(ws, {}).values())
+                total = sum(of.get(ws, {}).values())
             else:
                 total = metrics["volume"]
-            cats = set(categories or []) | set(counts.get(ws, {}))
+            cats = set(categories or []) | set(of.get(ws, {}))
             for cat in sorted(cats):
-                metrics[f"{prefix}.{cat}"] = counts.get(ws, {}).get(cat, 0) / total if total else None
+                metrics[f"{prefix}.{cat}"] = of.get(ws, {}).get(cat, 0) / total if total else None
 
     shares("prediction", "class_share", model.labels, denominator="answered")
     shares("error", "error_type_share", None)
@@ -76,21 +89,15 @@ def engine_window_metrics(engine: Engine, model: ModelConfig, start: datetime, e
         if f.type == "categorical":
             shares(feature_column(f.name), f"feature.{f.name}.share", known[f.name], denominator="present")
 
-    confusion: dict[datetime, dict[tuple[str, str], int]] = defaultdict(dict)
-    feedback = engine.feedback(model)
-    if feedback is not None:
-        labels = agg.resolved_labels(engine.events(model), feedback, model)
-        for r in engine.rows(agg.confusion_counts(rows, labels)):
-            confusion[r["window_start"]][(r["prediction"], r["label"])] = int(r["n"])
     for ws, metrics in out.items():
         answered = metrics.pop("_answered")
-        counts = confusion.get(ws, {})
-        labelled = sum(counts.values())
+        pairs = confusion.get(ws, {})
+        labelled = sum(pairs.values())
         metrics["labelled"] = float(labelled)
         metrics["label_coverage"] = labelled / answered if answered else None
-        metrics.update(quality_metrics(counts))
+        metrics.update(quality_metrics(pairs))
         label_totals: dict[str, int] = defaultdict(int)
-        for (_, label), n in counts.items():
+        for (_, label), n in pairs.items():
             label_totals[label] += n
         for lab in model.labels:
             metrics[f"label_share.{lab}"] = label_totals[lab] / labelled if labelled else None

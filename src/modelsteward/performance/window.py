@@ -2,8 +2,9 @@
 
 The reference's rows that carry a confidence, a prediction and a label (a seeded sample of at
 most :data:`CALIBRATION_ROWS`) fit the calibrators once; they are stored with the reference
-profile. Each window is summarised in the store's engine — per predicted class and
-calibration bin, the count, the sum of confidence and the sum of its square — and
+profile. Each window is summarised on an engine (the store's own, or the one ``steward check
+--engine`` runs on) — per predicted class and calibration bin, the count, the sum of
+confidence and the sum of its square — and
 :func:`~modelsteward.performance.cbpe.estimate_from_summary` turns the summary into
 ``estimated.<metric>``, ``estimated_lower.<metric>`` and ``estimated_upper.<metric>`` window
 metrics (accuracy, and precision, recall and F1 of the positive class for a binary task, or
@@ -18,11 +19,13 @@ from typing import Any
 import numpy as np
 
 from modelsteward.config import ModelConfig
+from modelsteward.engines.aggregates import window_rows
+from modelsteward.engines.connect import Engine, store_engine
+from modelsteward.engines.streams import confidence_bins
 from modelsteward.errors import InsufficientDataError
-from modelsteward.metrics.binning import bin_index_sql
 from modelsteward.performance.calibration import ConfidenceCalibrator
 from modelsteward.performance.cbpe import ConfidenceSummary, error_mix_from_confusion, estimate_from_summary, summary_edges
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
 
 __all__ = ["CALIBRATION_ROWS", "fit_calibration", "window_estimate"]
 
@@ -30,14 +33,18 @@ CALIBRATION_ROWS = 50_000
 MIN_CALIBRATION_ROWS = 50
 
 
-def fit_calibration(store: DuckDBStore, model: ModelConfig, reference_table: str, *, seed: int = 0) -> dict[str, Any] | None:
+def fit_calibration(store: Store, model: ModelConfig, reference_table: str, *, seed: int = 0) -> dict[str, Any] | None:
     """Fit the calibrators on the reference; None when it has too few labelled predictions."""
-    rows = store.query(
-        f"SELECT confidence, prediction, label FROM {reference_table} "
-        "WHERE confidence IS NOT NULL AND prediction IS NOT NULL AND label IS NOT NULL "
-        f"USING SAMPLE reservoir({CALIBRATION_ROWS} ROWS) REPEATABLE ({int(seed)})"
-    )
-    rows = [r for r in rows if r[1] in model.labels and r[2] in model.labels]
+    from modelsteward.engines.connect import store_engine
+    from modelsteward.engines.samples import sample_arrow
+
+    # A bottom-k sample by hash of the rows' content: the same rows on a DuckDB and a PostgreSQL store.
+    engine = store_engine(store)
+    ref = engine.backend.table(reference_table.strip('"'))
+    ref = ref.filter(ref.confidence.notnull() & ref.prediction.notnull() & ref.label.notnull())
+    got = sample_arrow(engine, ref, CALIBRATION_ROWS, seed=seed, key=None, columns=["confidence", "prediction", "label"])
+    rows = [r for r in zip(*(got.column(c).to_pylist() for c in ("confidence", "prediction", "label")), strict=True)
+            if r[1] in model.labels and r[2] in model.labels]
     if len(rows) < MIN_CALIBRATION_ROWS:
         return None
     conf = np.array([r[0] for r in rows], dtype=float)
@@ -55,22 +62,21 @@ def fit_calibration(store: DuckDBStore, model: ModelConfig, reference_table: str
     return out
 
 
-def window_estimate(store: DuckDBStore, model: ModelConfig, calibration: dict[str, Any], start: datetime, end: datetime) -> dict[str, float]:
-    """``estimated.*`` metrics of the window ``[start, end)``; empty when it has no prediction."""
+def window_estimate(store: Store, model: ModelConfig, calibration: dict[str, Any], start: datetime, end: datetime, *,
+                    engine: Engine | None = None) -> dict[str, float]:
+    """``estimated.*`` metrics of the window ``[start, end)``; empty when it has no prediction.
+
+    The confidence bins are counted on ``engine`` (default: the store's own tables) by
+    :func:`~modelsteward.engines.streams.confidence_bins`, one scan for every class.
+    """
     calibrator = ConfidenceCalibrator.from_dict(calibration["calibrator"])
     positive = calibration.get("positive_calibrator")
     positive_calibrator = ConfidenceCalibrator.from_dict(positive) if positive else None
     positive_label = model.positive if model.task == "binary" else None
     edges = summary_edges(model.labels, calibrator=calibrator, positive_label=positive_label, positive_calibrator=positive_calibrator)
-    table = DuckDBStore.predictions_table(model.name)
-    rows: list[tuple[Any, ...]] = []
-    for cls, cls_edges in edges.items():
-        expr, params = bin_index_sql("confidence", list(cls_edges))
-        rows += store.query(
-            f"SELECT prediction, {expr}, count(*), sum(confidence), sum(confidence * confidence) FROM {table} "
-            "WHERE ts >= ? AND ts < ? AND prediction = ? AND confidence IS NOT NULL GROUP BY 1, 2",
-            [*params, start, end, cls],
-        )
+    engine = engine or store_engine(store)
+    window = window_rows(engine.events(model), model, start, end, aligned=True)
+    rows = [(r["prediction"], r["bin"], r["n"], r["s1"], r["s2"]) for r in engine.rows(confidence_bins(window, edges, engine))]
     summary = ConfidenceSummary.from_rows(rows, edges)
     if summary.n == 0:
         return {}
