@@ -30,7 +30,8 @@ from modelsteward.config import SEVERITY_RANK
 from modelsteward.feedback.labels import resolved_labels_sql
 from modelsteward.monitor import Monitor
 from modelsteward.records import feature_column
-from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
+from modelsteward.store.identifiers import quote_ident
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["accuracy_change_point", "answer_lab_questions", "two_proportion_z_test"]
 
@@ -156,7 +157,7 @@ def _segment_accuracy(mon: Monitor, change_start: datetime) -> dict[tuple[str, b
     col = quote_ident(feature_column(cat.name))
     rows = mon.store.query(
         f"SELECT p.{col}, p.ts >= ?, count(*), sum(CASE WHEN p.prediction = l.label THEN 1 ELSE 0 END) "
-        f"FROM {DuckDBStore.predictions_table(model.name)} p JOIN ({labels_sql}) l USING (prediction_id) GROUP BY 1, 2",
+        f"FROM {ModelTables.predictions_table(model.name)} p JOIN ({labels_sql}) l USING (prediction_id) GROUP BY 1, 2",
         [change_start, *params],
     )
     return {(str(c), bool(after)): (int(k), int(n)) for c, after, n, k in rows}
@@ -180,7 +181,7 @@ def _concept_drift(seg: dict[tuple[str, bool], tuple[int, int]]) -> tuple[bool, 
 
 def _feedback_answer(mon: Monitor, change_start: datetime, alerts: list[dict[str, Any]]) -> str:
     model = mon.model()
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     kinds = dict(mon.store.query(
         f"SELECT f.kind, count(*) FROM feedback f JOIN {table} p USING (prediction_id) WHERE f.model = ? AND p.ts >= ? GROUP BY 1",
         [model.name, change_start]))

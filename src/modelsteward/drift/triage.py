@@ -36,7 +36,8 @@ from modelsteward.metrics.segments import (
     segment_metrics,
 )
 from modelsteward.metrics.window import WINDOW_LENGTH, window_bounds
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["MAX_SEGMENTS", "Triage", "default_dimensions", "triage"]
 
@@ -73,9 +74,9 @@ class Triage:
         }
 
 
-def default_dimensions(store: DuckDBStore, model: ModelConfig, start: datetime, end: datetime) -> list[str]:
+def default_dimensions(store: Store, model: ModelConfig, start: datetime, end: datetime) -> list[str]:
     """Categorical features, ``model_version`` when it varies, and the attribute keys with few distinct values."""
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     dims = [f.name for f in model.features if f.type == "categorical"]
     taken = {f.name for f in model.features} | {"model_version", "user_id", "prediction"}
     if store.query(f"SELECT count(DISTINCT model_version) FROM {table} WHERE ts >= ? AND ts < ?", [start, end])[0][0] > 1:
@@ -95,7 +96,7 @@ def default_dimensions(store: DuckDBStore, model: ModelConfig, start: datetime, 
     return dims
 
 
-def _separating(store: DuckDBStore, model: str, start: datetime) -> tuple[dict[str, Any], ...]:
+def _separating(store: Store, model: str, start: datetime) -> tuple[dict[str, Any], ...]:
     rows = store.query("SELECT details FROM drift_results WHERE model = ? AND window_start = ? AND subject = 'multivariate' "
                        "AND test = 'domain_classifier' AND status <> 'not_enough_data'", [model, start])
     if not rows or rows[0][0] is None:
@@ -103,7 +104,7 @@ def _separating(store: DuckDBStore, model: str, start: datetime) -> tuple[dict[s
     return tuple(json.loads(rows[0][0]).get("features", []))
 
 
-def triage(store: DuckDBStore, model: ModelConfig, when: datetime, *, by: list[str] | None = None, metric: str = "accuracy",
+def triage(store: Store, model: ModelConfig, when: datetime, *, by: list[str] | None = None, metric: str = "accuracy",
            baseline_windows: int = 4, top: int = 5, min_labelled: int = 30) -> Triage:
     """Triage the window holding ``when`` (see the module notes).
 
@@ -115,7 +116,7 @@ def triage(store: DuckDBStore, model: ModelConfig, when: datetime, *, by: list[s
         A dimension of ``by`` is invalid (a numeric feature, a malformed attribute key).
     """
     start, end = window_bounds(model, when)
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     if not store.query(f"SELECT count(*) FROM {table} WHERE ts >= ? AND ts < ?", [start, end])[0][0]:
         raise NotFoundError(f"model {model.name!r} has no predictions in the window starting {start:%Y-%m-%d %H:%M}",
                             hint="pick a window with predictions (`steward metrics` lists them)")

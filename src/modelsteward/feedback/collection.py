@@ -31,16 +31,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from modelsteward.config import FEEDBACK_SOURCES, ModelConfig
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["COLLECTION_METRICS", "collection_rates"]
 
 COLLECTION_METRICS = (*(f"feedback.{k}_rate" for k in FEEDBACK_SOURCES), "feedback.outcome_delay_hours_p50")
 
 
-def collection_rates(store: DuckDBStore, model: ModelConfig, start: datetime, end: datetime) -> dict[str, float | None]:
+def collection_rates(store: Store, model: ModelConfig, start: datetime, end: datetime) -> dict[str, float | None]:
     """Collection rates of the predictions made in ``[start, end)``; empty when there were none."""
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     counts = ", ".join(f"count(*) FILTER (WHERE f.kind = '{k}')" for k in FEEDBACK_SOURCES)
     row = store.query(
         f"""

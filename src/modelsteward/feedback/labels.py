@@ -17,14 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 from modelsteward.config import ModelConfig
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["resolved_labels_sql"]
 
 
 def resolved_labels_sql(model: ModelConfig) -> tuple[str, list[Any]]:
     """SQL (and its parameters) selecting ``prediction_id, label, source`` for every labelled prediction."""
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     rank_cases = " ".join(f"WHEN ? THEN {i}" for i, _ in enumerate(model.ground_truth.priority))
     params: list[Any] = list(model.ground_truth.priority)
     sql = f"""

@@ -28,7 +28,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from modelsteward.config import ModelConfig, parse_duration
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["orphan_feedback", "overdue_orphans"]
 
@@ -37,7 +38,7 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def orphan_feedback(store: DuckDBStore, model: ModelConfig, *, now: datetime | None = None,
+def orphan_feedback(store: Store, model: ModelConfig, *, now: datetime | None = None,
                     older_than: timedelta | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """Feedback of ``model`` whose prediction is not stored, oldest first.
 
@@ -47,7 +48,7 @@ def orphan_feedback(store: DuckDBStore, model: ModelConfig, *, now: datetime | N
     """
     now = now or _now()
     limit_after = parse_duration(model.feedback.orphan_after)
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     sql = (f"SELECT feedback_id, prediction_id, kind, ts, ingested_at FROM feedback f WHERE model = ? "
            f"AND NOT EXISTS (SELECT 1 FROM {table} p WHERE p.prediction_id = f.prediction_id)")
     params: list[Any] = [model.name]
@@ -66,10 +67,10 @@ def orphan_feedback(store: DuckDBStore, model: ModelConfig, *, now: datetime | N
     return rows
 
 
-def overdue_orphans(store: DuckDBStore, model: ModelConfig, *, now: datetime | None = None) -> tuple[int, datetime | None]:
+def overdue_orphans(store: Store, model: ModelConfig, *, now: datetime | None = None) -> tuple[int, datetime | None]:
     """How many orphans are overdue, and when the oldest of them was received."""
     now = now or _now()
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     n, oldest = store.query(
         f"SELECT count(*), min(ingested_at) FROM feedback f WHERE model = ? AND ingested_at <= ? "
         f"AND NOT EXISTS (SELECT 1 FROM {table} p WHERE p.prediction_id = f.prediction_id)",

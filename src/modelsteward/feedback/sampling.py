@@ -36,7 +36,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from modelsteward.config import ModelConfig
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["expert_review_plan", "high_confidence_errors", "sample_key", "weekly_sample"]
 
@@ -59,11 +60,11 @@ def _week(week_start: datetime) -> tuple[datetime, datetime]:
     return start, start + WEEK
 
 
-def weekly_sample(store: DuckDBStore, model: ModelConfig, week_start: datetime, *, n: int, seed: int = 0,
+def weekly_sample(store: Store, model: ModelConfig, week_start: datetime, *, n: int, seed: int = 0,
                   exclude_reviewed: bool = True) -> list[dict[str, Any]]:
     """``n`` random predictions of the ISO week holding ``week_start`` (Monday to Monday, UTC)."""
     start, end = _week(week_start)
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     reviewed = (" AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.model = ? AND f.kind = 'expert' "
                 "AND f.prediction_id = p.prediction_id)") if exclude_reviewed else ""
     params: list[Any] = [str(seed), start, end] + ([model.name] if exclude_reviewed else []) + [int(n)]
@@ -77,12 +78,12 @@ def weekly_sample(store: DuckDBStore, model: ModelConfig, week_start: datetime, 
     return rows
 
 
-def high_confidence_errors(store: DuckDBStore, model: ModelConfig, week_start: datetime, *, min_confidence: float,
+def high_confidence_errors(store: Store, model: ModelConfig, week_start: datetime, *, min_confidence: float,
                            limit: int | None = None, exclude_reviewed: bool = True) -> list[dict[str, Any]]:
     """Predictions of the week with confidence >= ``min_confidence`` that feedback contradicts,
     most confident first; ``evidence`` says which feedback (the latest contradicting one)."""
     start, end = _week(week_start)
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     reviewed = ("WHERE NOT EXISTS (SELECT 1 FROM feedback e WHERE e.model = ? AND e.kind = 'expert' "
                 "AND e.prediction_id = c.prediction_id)") if exclude_reviewed else ""
     params: list[Any] = [model.name, start, end, min_confidence] + ([model.name] if exclude_reviewed else [])
@@ -108,7 +109,7 @@ def high_confidence_errors(store: DuckDBStore, model: ModelConfig, week_start: d
     return rows
 
 
-def expert_review_plan(store: DuckDBStore, model: ModelConfig, week_start: datetime) -> list[dict[str, Any]]:
+def expert_review_plan(store: Store, model: ModelConfig, week_start: datetime) -> list[dict[str, Any]]:
     """The model's ``feedback.expert_review`` plan for one week: the high-confidence errors, then
     the random sample (a prediction in both is listed once, as an error)."""
     plan = model.feedback.expert_review

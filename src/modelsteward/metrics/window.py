@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from modelsteward.config import ModelConfig
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
 
 __all__ = ["WINDOW_LENGTH", "compute_window_metrics", "window_bounds", "window_start_sql"]
 
@@ -47,7 +47,7 @@ def window_bounds(model: ModelConfig, when: datetime) -> tuple[datetime, datetim
 
 
 def compute_window_metrics(
-    store: DuckDBStore,
+    store: Store,
     model: ModelConfig,
     start: datetime,
     end: datetime,

@@ -18,7 +18,7 @@ from modelsteward.drift.diagnosis import KINDS
 from modelsteward.drift.triage import Triage, triage
 from modelsteward.errors import StewardError
 from modelsteward.report.html import Section, Table
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
 
 __all__ = ["TRIAGED_WINDOWS", "diagnosis_section", "drift_sections", "triage_section"]
 
@@ -79,7 +79,7 @@ def triage_section(model: ModelConfig, triages: Sequence[Triage], notes: Sequenc
     return Section("Triage of windows with alerts", paragraphs=paragraphs, tables=tables)
 
 
-def drift_sections(store: DuckDBStore, model: ModelConfig, diagnoses: Sequence[dict[str, Any]],
+def drift_sections(store: Store, model: ModelConfig, diagnoses: Sequence[dict[str, Any]],
                    alerts: Sequence[dict[str, Any]]) -> list[Section]:
     """The diagnosis section, and a triage section when some window has alerts."""
     sections = [diagnosis_section(model, diagnoses)] if diagnoses else []

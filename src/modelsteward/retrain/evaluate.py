@@ -45,7 +45,8 @@ from modelsteward.retrain.actions import post_webhook, run_command
 from modelsteward.retrain.export import export_labelled
 from modelsteward.retrain.requests import RetrainRequest, get_request, insert_request, list_requests, request_id_for, update_request
 from modelsteward.retrain.triggers import Candidate, drift_candidates, metric_candidates, schedule_candidates
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
+from modelsteward.store.model_tables import ModelTables
 
 if TYPE_CHECKING:
     from modelsteward.monitor import Monitor
@@ -69,9 +70,9 @@ class TriggerOutcome:
     request_id: str | None = None
 
 
-def count_labels(store: DuckDBStore, model: ModelConfig, *, after: datetime | None, until: datetime) -> int:
+def count_labels(store: Store, model: ModelConfig, *, after: datetime | None, until: datetime) -> int:
     """Predictions that received label-carrying feedback with time in ``(after, until]``."""
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     kinds = list(model.ground_truth.priority)
     sql = (f"SELECT count(DISTINCT f.prediction_id) FROM feedback f JOIN {table} p USING (prediction_id) "
            f"WHERE f.model = ? AND f.ts <= ? AND f.kind IN ({', '.join('?' for _ in kinds)}) "
@@ -106,7 +107,7 @@ def _candidates(mon: Monitor, model: ModelConfig, until: datetime, baselines: Ma
             out += [c for c in drift_candidates(t, mon.store, model.name) if c.as_of <= until]
         elif isinstance(t, ScheduleTrigger):
             if first is None:
-                first = mon.store.query(f"SELECT min(ts) FROM {DuckDBStore.predictions_table(model.name)}")[0][0]
+                first = mon.store.query(f"SELECT min(ts) FROM {ModelTables.predictions_table(model.name)}")[0][0]
             out += schedule_candidates(t, until=until, first_data=first)
     return sorted(out, key=lambda c: (c.as_of, c.trigger))
 

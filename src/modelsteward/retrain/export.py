@@ -37,7 +37,9 @@ import pyarrow.parquet as pq
 from modelsteward.config import ModelConfig
 from modelsteward.feedback.labels import resolved_labels_sql
 from modelsteward.records import feature_column
-from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
+from modelsteward.store.base import Store
+from modelsteward.store.identifiers import quote_ident
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["export_labelled", "labelled_sql"]
 
@@ -45,7 +47,7 @@ __all__ = ["export_labelled", "labelled_sql"]
 def labelled_sql(model: ModelConfig, *, until: datetime | None = None) -> tuple[str, list[object]]:
     """SQL (and parameters) of the export's rows, in time order."""
     labels_sql, params = resolved_labels_sql(model)
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     features = "".join(f", p.{quote_ident(feature_column(f.name))} AS {quote_ident(f.name)}" for f in model.features)
     where = " WHERE p.ts < ?" if until is not None else ""
     sql = (f"SELECT p.prediction_id, p.ts AS timestamp, p.model_version{features}, p.prediction, p.confidence, "
@@ -54,7 +56,7 @@ def labelled_sql(model: ModelConfig, *, until: datetime | None = None) -> tuple[
     return sql, [*params, *([until] if until is not None else [])]
 
 
-def export_labelled(store: DuckDBStore, model: ModelConfig, path: str | Path, *, until: datetime | None = None) -> int:
+def export_labelled(store: Store, model: ModelConfig, path: str | Path, *, until: datetime | None = None) -> int:
     """Write the labelled predictions made before ``until`` (all, when None) to ``path``; returns the row count."""
     sql, params = labelled_sql(model, until=until)
     table = store.query_arrow(sql, params)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modelsteward.errors import NotFoundError
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
 
 __all__ = ["RetrainRequest", "get_request", "insert_request", "list_requests", "request_id_for", "update_request"]
 
@@ -81,7 +81,7 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, default=lambda o: o.isoformat() if isinstance(o, datetime) else str(o), sort_keys=True)
 
 
-def insert_request(store: DuckDBStore, request: RetrainRequest) -> bool:
+def insert_request(store: Store, request: RetrainRequest) -> bool:
     """Store ``request`` unless a request with its ``dedup_key`` exists; True when stored."""
     values = [request.request_id, request.model, request.trigger, request.kind, request.dedup_key, request.reason,
               _json(request.evidence), request.as_of, request.labels_total, request.new_labels, request.requested_by,
@@ -92,14 +92,14 @@ def insert_request(store: DuckDBStore, request: RetrainRequest) -> bool:
     return bool(n)
 
 
-def update_request(store: DuckDBStore, request: RetrainRequest) -> None:
+def update_request(store: Store, request: RetrainRequest) -> None:
     """Save the request's status, export and action log."""
     with store.transaction() as con:
         con.execute("UPDATE retrain_requests SET status = ?, export_path = ?, export_rows = ?, actions = ? WHERE request_id = ?",
                     [request.status, request.export_path, request.export_rows, _json(request.actions), request.request_id]).fetchall()
 
 
-def list_requests(store: DuckDBStore, model: str | None = None, *, status: str | None = None) -> list[RetrainRequest]:
+def list_requests(store: Store, model: str | None = None, *, status: str | None = None) -> list[RetrainRequest]:
     """Stored requests, oldest first (by the data time they are about, then creation)."""
     sql, params = "SELECT * FROM retrain_requests WHERE 1 = 1", []
     if model is not None:
@@ -111,7 +111,7 @@ def list_requests(store: DuckDBStore, model: str | None = None, *, status: str |
     return [_from_row(r) for r in store.query_dicts(sql + " ORDER BY as_of, created_at, request_id", params)]
 
 
-def get_request(store: DuckDBStore, request_id: str) -> RetrainRequest:
+def get_request(store: Store, request_id: str) -> RetrainRequest:
     """One request by id (a unique prefix of at least 6 characters is enough)."""
     rows = store.query_dicts("SELECT * FROM retrain_requests WHERE request_id = ?", [request_id])
     if not rows and len(request_id) >= 6:

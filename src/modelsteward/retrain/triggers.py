@@ -37,7 +37,7 @@ from typing import Any
 from modelsteward.alerts.rules import WindowMetrics, evaluate_rule
 from modelsteward.config import AlertRule, DriftTrigger, MetricTrigger, ScheduleTrigger
 from modelsteward.retrain.schedule import CronSchedule
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
 
 __all__ = ["Candidate", "drift_candidates", "metric_candidates", "schedule_candidates"]
 
@@ -107,7 +107,7 @@ def metric_candidates(trigger: MetricTrigger | AlertRule, history: Sequence[Wind
     return _runs(rule.name, kind, windows, rule.for_windows, describe)
 
 
-def drift_candidates(trigger: DriftTrigger, store: DuckDBStore, model: str) -> list[Candidate]:
+def drift_candidates(trigger: DriftTrigger, store: Store, model: str) -> list[Candidate]:
     """Candidates of a drift trigger over the stored drift results of ``model``."""
     rows = store.query_dicts(
         "SELECT window_start, window_end, subject, statistic, p_value, effect_size, details FROM drift_results "

@@ -52,7 +52,7 @@ from modelsteward.review.policy import Reason
 from modelsteward.review.queue import ReviewQueue, item_id_for
 from modelsteward.review.routing import RoutingDecision
 from modelsteward.review.service import stored_input
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
 
 if TYPE_CHECKING:
     from modelsteward.monitor import Monitor
@@ -87,7 +87,7 @@ def _monday(day: datetime) -> datetime:
     return day.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=day.weekday())
 
 
-def planned_rows(store: DuckDBStore, model: ModelConfig, week_start: datetime, *, n: int | None = None,
+def planned_rows(store: Store, model: ModelConfig, week_start: datetime, *, n: int | None = None,
                  seed: int | None = None) -> list[dict[str, Any]]:
     """The week's plan over every prediction, reviewed or not: high-confidence errors, then the
     random sample (``n`` and ``seed`` override ``feedback.expert_review``); a prediction in both is
@@ -102,7 +102,7 @@ def planned_rows(store: DuckDBStore, model: ModelConfig, week_start: datetime, *
     return errors + [r for r in sample if r["prediction_id"] not in seen]
 
 
-def _existing(store: DuckDBStore, sql: str, model: str, ids: list[str]) -> set[str]:
+def _existing(store: Store, sql: str, model: str, ids: list[str]) -> set[str]:
     if not ids:
         return set()
     marks = ", ".join("?" * len(ids))

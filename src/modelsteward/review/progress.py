@@ -34,7 +34,7 @@ from typing import Any
 
 from modelsteward.config import ModelConfig
 from modelsteward.review.agreement import cohen_kappa, fleiss_kappa, rating_table
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
 
 __all__ = ["REVIEW_METRICS", "agreement", "reviewer_progress", "review_window_metrics", "queue_stats"]
 
@@ -42,7 +42,7 @@ REVIEW_METRICS = ("review.routed", "review.decided", "review.pending", "review.o
 REJECTED = "<rejected>"  # how a reject counts in agreement: a category of its own
 
 
-def review_window_metrics(store: DuckDBStore, model: ModelConfig, start: datetime, end: datetime) -> dict[str, float | None]:
+def review_window_metrics(store: Store, model: ModelConfig, start: datetime, end: datetime) -> dict[str, float | None]:
     """The review metrics of the window ``[start, end)`` (see the module's docstring)."""
     routed, decided, pending, overdue = store.query(
         """SELECT count(*) FILTER (WHERE routed_at >= ? AND routed_at < ?),
@@ -58,7 +58,7 @@ def review_window_metrics(store: DuckDBStore, model: ModelConfig, start: datetim
             "review.overdue": float(overdue), "review.hours_to_decision": None if hours is None else float(hours)}
 
 
-def reviewer_progress(store: DuckDBStore, model: ModelConfig, now: datetime) -> list[dict[str, Any]]:
+def reviewer_progress(store: Store, model: ModelConfig, now: datetime) -> list[dict[str, Any]]:
     """Per reviewer: items held now, claims, decisions by kind, expired leases, median minutes from claim to decision."""
     claims = store.query(
         "SELECT c.reviewer, count(*), count(*) FILTER (WHERE c.outcome = 'expired' OR (c.outcome IS NULL AND c.lease_until < ?)), "
@@ -84,7 +84,7 @@ def reviewer_progress(store: DuckDBStore, model: ModelConfig, now: datetime) -> 
     return sorted(out.values(), key=lambda r: (-r["decided"], r["reviewer"]))
 
 
-def agreement(store: DuckDBStore, model: ModelConfig) -> dict[str, Any]:
+def agreement(store: Store, model: ModelConfig) -> dict[str, Any]:
     """Agreement over items decided by several reviewers: Fleiss' kappa and Cohen's kappa per pair.
 
     A rating is the label a reviewer gave (an accept gives the suggestion), or ``<rejected>``.
@@ -117,7 +117,7 @@ def _finite(x: float) -> float | None:
     return None if math.isnan(x) else x
 
 
-def queue_stats(store: DuckDBStore, model: ModelConfig, now: datetime) -> dict[str, Any]:
+def queue_stats(store: Store, model: ModelConfig, now: datetime) -> dict[str, Any]:
     """Counts by state and priority, overdue items, time to decision, progress per reviewer and agreement."""
     by_state = dict(store.query("SELECT state, count(*) FROM review_items WHERE model = ? GROUP BY 1", [model.name]))
     by_priority = {p: {"open": int(o), "overdue": int(d)} for p, o, d in store.query(

@@ -20,7 +20,8 @@ from modelsteward.records import feature_column
 from modelsteward.review.policy import RouteInput
 from modelsteward.review.queue import ReviewQueue
 from modelsteward.review.routing import Router, RoutingDecision
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
+from modelsteward.store.model_tables import ModelTables
 
 if TYPE_CHECKING:
     from modelsteward.monitor import Monitor
@@ -28,9 +29,9 @@ if TYPE_CHECKING:
 __all__ = ["route", "stored_input"]
 
 
-def stored_input(store: DuckDBStore, model: ModelConfig, prediction_id: str) -> RouteInput:
+def stored_input(store: Store, model: ModelConfig, prediction_id: str) -> RouteInput:
     """A logged prediction as routing input (NotFoundError when it was never logged)."""
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     feats = [f.name for f in model.features]
     cols = ", ".join(["prediction", "confidence", "model_version", "user_id", "attributes", "novelty",
                       *(f'"{feature_column(f)}"' for f in feats)])
@@ -43,9 +44,9 @@ def stored_input(store: DuckDBStore, model: ModelConfig, prediction_id: str) -> 
                       json.loads(attributes) if attributes else {}, version, user, novelty)
 
 
-def challengers_of(store: DuckDBStore, model: ModelConfig, router: Router, inp: RouteInput) -> list[dict[str, Any]]:
+def challengers_of(store: Store, model: ModelConfig, router: Router, inp: RouteInput) -> list[dict[str, Any]]:
     """The other versions' logged predictions of the same input (by the disagreement condition's ``input_key``)."""
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     out: list[dict[str, Any]] = []
     for cond in router.policy.disagreement:
         key = inp.attributes.get(cond.input_key) if inp.attributes else None

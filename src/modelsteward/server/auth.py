@@ -46,7 +46,7 @@ from starlette.concurrency import run_in_threadpool
 
 from modelsteward.errors import ConflictError, NotFoundError, RowError, ValidationError
 from modelsteward.server.errors import ApiError
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
 
 __all__ = [
     "ROLES",
@@ -136,7 +136,7 @@ def _check_role(role: str) -> None:
         raise ValidationError([RowError(None, None, "role", f"unknown role {role!r}; expected one of {', '.join(ROLES)}")])
 
 
-def create_user(store: DuckDBStore, name: str, role: str, password: str) -> User:
+def create_user(store: Store, name: str, role: str, password: str) -> User:
     """Add a user; an existing name is refused (:class:`ConflictError`)."""
     _check_role(role)
     if not name or not name.strip():
@@ -150,11 +150,11 @@ def create_user(store: DuckDBStore, name: str, role: str, password: str) -> User
     return User(name, role)
 
 
-def list_users(store: DuckDBStore) -> list[User]:
+def list_users(store: Store) -> list[User]:
     return [User(n, r) for n, r in store.query("SELECT name, role FROM users WHERE disabled_at IS NULL ORDER BY name")]
 
 
-def authenticate_user(store: DuckDBStore, name: str, password: str) -> User | None:
+def authenticate_user(store: Store, name: str, password: str) -> User | None:
     """The user when ``password`` is theirs, else None (unknown names take as long as wrong passwords)."""
     rows = store.query("SELECT role, password_hash FROM users WHERE name = ? AND disabled_at IS NULL", [name])
     stored = rows[0][1] if rows else _DUMMY_HASH
@@ -165,7 +165,7 @@ def authenticate_user(store: DuckDBStore, name: str, password: str) -> User | No
     return User(name, rows[0][0]) if rows else None
 
 
-def create_session(store: DuckDBStore, user: User, *, ttl: timedelta = SESSION_TTL) -> str:
+def create_session(store: Store, user: User, *, ttl: timedelta = SESSION_TTL) -> str:
     """Start a session for ``user``; returns the cookie value (only its hash is stored)."""
     token = secrets.token_urlsafe(32)
     now = _now()
@@ -174,7 +174,7 @@ def create_session(store: DuckDBStore, user: User, *, ttl: timedelta = SESSION_T
     return token
 
 
-def session_user(store: DuckDBStore, session_token: str | None) -> User | None:
+def session_user(store: Store, session_token: str | None) -> User | None:
     """The user of a live session (not expired, not revoked, user not disabled), else None."""
     if not session_token:
         return None
@@ -186,7 +186,7 @@ def session_user(store: DuckDBStore, session_token: str | None) -> User | None:
     return User(rows[0][0], rows[0][1]) if rows else None
 
 
-def revoke_session(store: DuckDBStore, session_token: str) -> None:
+def revoke_session(store: Store, session_token: str) -> None:
     """End a session (sign-out); an unknown token is ignored."""
     with store.transaction() as con:
         con.execute("UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
@@ -194,7 +194,7 @@ def revoke_session(store: DuckDBStore, session_token: str) -> None:
 
 
 # -- CSRF ------------------------------------------------------------------------------------
-def init_secret(store: DuckDBStore | None = None) -> None:
+def init_secret(store: Store | None = None) -> None:
     """Load the server secret: ``STEWARD_SECRET``, else the store's (created once and kept there)."""
     global _secret
     env = os.environ.get("STEWARD_SECRET")
@@ -233,7 +233,7 @@ def check_csrf(session_token: str | None, value: str | None) -> bool:
 
 
 # -- API tokens ------------------------------------------------------------------------------
-def create_token(store: DuckDBStore, *, name: str, scopes: Sequence[str]) -> tuple[ApiToken, str]:
+def create_token(store: Store, *, name: str, scopes: Sequence[str]) -> tuple[ApiToken, str]:
     """Make an API token for ``name`` with ``scopes``; returns it and the secret, shown only now."""
     bad = [s for s in scopes if s not in SCOPES]
     if bad or not scopes:
@@ -255,13 +255,13 @@ def _token(row: tuple[Any, ...]) -> ApiToken:
     return ApiToken(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4])
 
 
-def list_tokens(store: DuckDBStore, *, include_revoked: bool = False) -> list[ApiToken]:
+def list_tokens(store: Store, *, include_revoked: bool = False) -> list[ApiToken]:
     where = "" if include_revoked else " WHERE revoked_at IS NULL"
     return [_token(r) for r in store.query(
         f"SELECT token_id, name, scopes, created_at, revoked_at FROM api_tokens{where} ORDER BY created_at, token_id")]
 
 
-def revoke_token(store: DuckDBStore, token_id: str) -> None:
+def revoke_token(store: Store, token_id: str) -> None:
     """Revoke a token by id; an unknown or already revoked id raises :class:`NotFoundError`."""
     with store.transaction() as con:
         if not con.execute("SELECT 1 FROM api_tokens WHERE token_id = ? AND revoked_at IS NULL", [token_id]).fetchall():
@@ -280,7 +280,7 @@ _token_cache: dict[tuple[int, str], tuple[ApiToken, float]] = {}
 _token_cache_lock = threading.Lock()
 
 
-def token_identity(store: DuckDBStore, secret: str | None, *, fresh: bool = False) -> ApiToken | None:
+def token_identity(store: Store, secret: str | None, *, fresh: bool = False) -> ApiToken | None:
     """The live token whose secret this is, else None.
 
     Each request carries its token, so live tokens are remembered for

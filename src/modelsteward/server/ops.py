@@ -27,7 +27,8 @@ from prometheus_client.registry import Collector
 
 from modelsteward.server.auth import Principal, require_scope
 from modelsteward.server.runtime import call, monitor_of
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["StoreCollector", "router"]
 
@@ -52,7 +53,7 @@ async def readyz(request: Request) -> Response:
 class StoreCollector(Collector):
     """Reads the figures from the store at each collection."""
 
-    def __init__(self, store: DuckDBStore, models: list[str], ingest_rejected: dict[str, int]) -> None:
+    def __init__(self, store: Store, models: list[str], ingest_rejected: dict[str, int]) -> None:
         self.store = store
         self.models = models
         self.ingest_rejected = ingest_rejected
@@ -61,7 +62,7 @@ class StoreCollector(Collector):
         preds = GaugeMetricFamily("steward_predictions", "predictions stored", labels=["model"])
         errs = GaugeMetricFamily("steward_prediction_errors", "stored predictions where the model raised an error", labels=["model"])
         for model in self.models:
-            table = DuckDBStore.predictions_table(model)
+            table = ModelTables.predictions_table(model)
             total, failed = self.store.query(f"SELECT count(*), count(error) FROM {table}")[0]
             preds.add_metric([model], float(total))
             errs.add_metric([model], float(failed))

@@ -8,13 +8,13 @@ from modelsteward.config import ModelConfig
 from modelsteward.errors import ConfigError
 from modelsteward.metrics.segments.query import _EMPTY, _Agg, _aggregate, _model_config, _period, _resolve, _segment_order
 from modelsteward.metrics.segments.results import SegmentMetrics
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
 
 __all__ = ["segment_metrics"]
 
 
 def segment_metrics(
-    store: DuckDBStore,
+    store: Store,
     model: ModelConfig | str,
     start: datetime,
     end: datetime,

@@ -14,7 +14,7 @@ from modelsteward.errors import ConfigError, InsufficientDataError
 from modelsteward.metrics.segments.intervals import _mean_interval, newcombe_interval
 from modelsteward.metrics.segments.query import _EMPTY, _Agg, _aggregate, _model_config, _period, _resolve, _segment_order
 from modelsteward.metrics.segments.results import DimensionBreakdown, DropExplanation, SegmentContribution
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
 
 __all__ = ["DECOMPOSABLE_METRICS", "explain_drop"]
 
@@ -119,7 +119,7 @@ def _summary(metric: str, m0: float, m1: float, interval: tuple[float | None, fl
 
 
 def explain_drop(
-    store: DuckDBStore,
+    store: Store,
     model: ModelConfig | str,
     *,
     metric: str = "accuracy",

@@ -9,7 +9,7 @@ from modelsteward.errors import NotFoundError
 from modelsteward.metrics.segments.query import _model_config
 from modelsteward.metrics.segments.results import DriftDriver, DriftExplanation
 from modelsteward.metrics.window import window_bounds
-from modelsteward.store.duckdb_store import DuckDBStore
+from modelsteward.store.base import Store
 from modelsteward.times import naive_utc
 
 __all__ = ["explain_drift"]
@@ -18,7 +18,7 @@ _STATUS_ORDER = ("drift", "small_change", "no_drift", "not_enough_data", "no_ref
 
 
 def explain_drift(
-    store: DuckDBStore,
+    store: Store,
     model: ModelConfig | str,
     *,
     window: datetime | None = None,

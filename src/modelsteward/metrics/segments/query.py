@@ -15,7 +15,9 @@ from modelsteward.config import ModelConfig
 from modelsteward.errors import ConfigError
 from modelsteward.feedback.labels import resolved_labels_sql
 from modelsteward.records import feature_column
-from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
+from modelsteward.store.base import Store
+from modelsteward.store.identifiers import quote_ident
+from modelsteward.store.model_tables import ModelTables
 from modelsteward.times import naive_utc
 
 __all__ = ["ATTRIBUTE_KEY", "COLUMN_DIMENSIONS"]
@@ -82,10 +84,10 @@ class _Agg:
 _EMPTY = _Agg()
 
 
-def _aggregate(store: DuckDBStore, model: ModelConfig, dim: _Dimension | None,
+def _aggregate(store: Store, model: ModelConfig, dim: _Dimension | None,
                start: datetime, end: datetime) -> dict[str | None, _Agg]:
     """One row per segment of ``dim`` (one row in all when ``dim`` is None) for ``[start, end)``."""
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     labels_sql, label_params = resolved_labels_sql(model)
     expr, expr_params = (dim.sql, list(dim.params)) if dim is not None else ("CAST(NULL AS VARCHAR)", [])
     sql = f"""
@@ -104,7 +106,7 @@ def _aggregate(store: DuckDBStore, model: ModelConfig, dim: _Dimension | None,
             for seg, v, nc, sc, sc2, lo, er, lab, ok in store.query(sql, params)}
 
 
-def _model_config(store: DuckDBStore, model: ModelConfig | str) -> ModelConfig:
+def _model_config(store: Store, model: ModelConfig | str) -> ModelConfig:
     if isinstance(model, ModelConfig):
         return model
     store.require_model(model)

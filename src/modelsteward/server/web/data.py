@@ -20,7 +20,9 @@ from modelsteward.metrics.window import WINDOW_LENGTH
 from modelsteward.reference import ReferenceProfile, categorical_subjects, load_profile, numeric_subjects
 from modelsteward.report.charts import Band, Line, Panel, Series
 from modelsteward.report.model_report import model_sections
-from modelsteward.store.duckdb_store import DuckDBStore, quote_ident
+from modelsteward.store.base import Store
+from modelsteward.store.identifiers import quote_ident
+from modelsteward.store.model_tables import ModelTables
 
 __all__ = ["MAX_CATEGORIES", "OVERVIEW_WINDOWS", "distribution", "drift_subjects", "estimate_panel", "history", "profile_or_none",
            "subject_history", "window_label", "window_tests"]
@@ -36,7 +38,7 @@ def window_label(ws: datetime, model: ModelConfig) -> str:
     return ws.strftime("%Y-%m-%d %H:00") if model.window == "hour" else ws.strftime("%Y-%m-%d")
 
 
-def profile_or_none(store: DuckDBStore, model: ModelConfig) -> ReferenceProfile | None:
+def profile_or_none(store: Store, model: ModelConfig) -> ReferenceProfile | None:
     """The stored reference profile, read as it is (a page never rebuilds it)."""
     try:
         return load_profile(store, model.name)
@@ -44,7 +46,7 @@ def profile_or_none(store: DuckDBStore, model: ModelConfig) -> ReferenceProfile 
         return None
 
 
-def baselines_of(store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile | None) -> dict[str, float]:
+def baselines_of(store: Store, model: ModelConfig, profile: ReferenceProfile | None) -> dict[str, float]:
     if profile is not None:
         return dict(profile.baselines)
     return dict(model.reference.baselines) if model.reference is not None else {}
@@ -53,7 +55,7 @@ def baselines_of(store: DuckDBStore, model: ModelConfig, profile: ReferenceProfi
 History = list[tuple[datetime, datetime, dict[str, float | None]]]
 
 
-def history(store: DuckDBStore, model: ModelConfig, *, windows: int = OVERVIEW_WINDOWS) -> History:
+def history(store: Store, model: ModelConfig, *, windows: int = OVERVIEW_WINDOWS) -> History:
     """The stored metrics of the last ``windows`` windows, oldest first."""
     rows = store.query(
         """
@@ -107,7 +109,7 @@ def drift_subjects(model: ModelConfig) -> list[tuple[str, str]]:
     return out
 
 
-def latest_verdicts(store: DuckDBStore, model: ModelConfig) -> tuple[datetime | None, dict[str, dict[str, Any]]]:
+def latest_verdicts(store: Store, model: ModelConfig) -> tuple[datetime | None, dict[str, dict[str, Any]]]:
     """The last window with drift results, and each subject's verdict in it."""
     last = store.query("SELECT max(window_start) FROM drift_results WHERE model = ? AND test = 'verdict'", [model.name])[0][0]
     if last is None:
@@ -123,12 +125,12 @@ def _with_details(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "details": details, "p_adjusted": details.get("p_adjusted"), "threshold": details.get("threshold")}
 
 
-def subject_windows(store: DuckDBStore, model: ModelConfig, subject: str) -> list[datetime]:
+def subject_windows(store: Store, model: ModelConfig, subject: str) -> list[datetime]:
     return [r[0] for r in store.query(
         "SELECT DISTINCT window_start FROM drift_results WHERE model = ? AND subject = ? ORDER BY 1", [model.name, subject])]
 
 
-def window_tests(store: DuckDBStore, model: ModelConfig, subject: str, window_start: datetime) -> list[dict[str, Any]]:
+def window_tests(store: Store, model: ModelConfig, subject: str, window_start: datetime) -> list[dict[str, Any]]:
     """Every test of ``subject`` in one window, the verdict first, with effect size, p-values and threshold."""
     rows = store.query_dicts(
         "SELECT test, status, reading, statistic, p_value, effect_size, n_reference, n_current, details FROM drift_results "
@@ -136,7 +138,7 @@ def window_tests(store: DuckDBStore, model: ModelConfig, subject: str, window_st
     return [_with_details(r) for r in rows]
 
 
-def subject_history(store: DuckDBStore, model: ModelConfig, subject: str, *, limit: int, offset: int = 0,
+def subject_history(store: Store, model: ModelConfig, subject: str, *, limit: int, offset: int = 0,
                     newest_first: bool = True) -> tuple[int, list[dict[str, Any]]]:
     """The subject's verdicts over time: (how many windows, one page of them)."""
     total = int(store.query("SELECT count(*) FROM drift_results WHERE model = ? AND subject = ? AND test = 'verdict'",
@@ -168,7 +170,7 @@ def drift_over_time_panels(model: ModelConfig, subject: str, verdicts: list[dict
     return [effect, pvalue]
 
 
-def distribution(store: DuckDBStore, model: ModelConfig, profile: ReferenceProfile | None, subject: str, kind: str,
+def distribution(store: Store, model: ModelConfig, profile: ReferenceProfile | None, subject: str, kind: str,
                  window_start: datetime) -> tuple[list[str], list[float], list[float]] | None:
     """Reference and current shares of ``subject`` in the window at ``window_start``: (labels, reference, current).
 
@@ -177,7 +179,7 @@ def distribution(store: DuckDBStore, model: ModelConfig, profile: ReferenceProfi
     """
     if profile is None:
         return None
-    table = DuckDBStore.predictions_table(model.name)
+    table = ModelTables.predictions_table(model.name)
     end = window_start + WINDOW_LENGTH[model.window]
     if kind == "numeric":
         ref = profile.numeric.get(subject)
