@@ -349,6 +349,19 @@ def copy_store() -> Callable[[str | Path, str | Path], None]:
     return _copy_store
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Iterator[Any]:
+    """In PostgreSQL mode, stores that a module- or session-scoped fixture opens live as long as the fixture."""
+    if not _ROUTER or fixturedef.scope == "function":
+        return (yield)
+    router = _ROUTER[0]
+    running, router.test_dbs = router.test_dbs, None  # None: the session's databases, dropped at the end
+    try:
+        return (yield)
+    finally:
+        router.test_dbs = running
+
+
 @pytest.fixture(autouse=True)
 def _postgres_per_test() -> Iterator[None]:
     """In PostgreSQL mode, the databases a test's stores were routed to are dropped after it."""

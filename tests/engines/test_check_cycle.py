@@ -10,6 +10,7 @@ values to 1e-9) and fire the same alerts, which are also derived by hand from th
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ EXPECTED_ALERTS = {("acc_low", D.WEEK2), ("no_traffic", EMPTY_WEEK)}
 # Steps that read the store's own events (the Spark pass runs them on the store after the engine); CBPE's
 # estimates and concept drift run on the engine, so a store without events has them too.
 STORE_ONLY = ("feedback.", "diagnosis.", "multivariate", "text.")
+
+# The store's own engine: DuckDB, or PostgreSQL when the suite runs with every store there (./dev test-pg).
+STORE_KIND = "postgres" if os.environ.get("STEWARD_TEST_STORE") == "postgres" else "duckdb"
 
 
 def _config(tmp: Path, name: str, ref: Path, *, with_events: bool, engine: dict[str, Any] | None = None) -> str:
@@ -87,7 +91,7 @@ def test_check_on_spark_stores_what_check_on_the_store_does(tmp_path: Path, buil
     assert log is not None
     ordinary = _config(tmp_path, "ordinary", ref, with_events=True)
     out = _check(ordinary)
-    assert out["engine"] == {"kind": "duckdb", "events": "store"}
+    assert out["engine"] == {"kind": STORE_KIND, "events": "store"}
     want_metrics, want_drift, want_alerts = _rows(ordinary)
     assert want_alerts == EXPECTED_ALERTS
     assert len(want_metrics) > 100 and any(k[1] == "x" and v[-3] == "drift" for k, v in want_drift.items())
@@ -147,6 +151,6 @@ def test_the_store_engine_is_what_check_always_did(tmp_path: Path, built: Any) -
     ref = built[1].parent / "ref.parquet"
     config = _config(tmp_path, "plain", ref, with_events=True, engine={"kind": "spark", "events": str(built[1])})
     out = _check(config, "--engine", "store")
-    assert out["engine"] == {"kind": "duckdb", "events": "store"}
+    assert out["engine"] == {"kind": STORE_KIND, "events": "store"}
     with Monitor(StewardConfig.model_validate(yaml.safe_load(Path(config).read_text()))) as mon:
         assert {a for a, in mon.store.query("SELECT DISTINCT window_start FROM window_metrics")} == {D.WEEK1, D.WEEK2, EMPTY_WEEK}
