@@ -304,6 +304,25 @@ class _PgRouter:
 _ROUTER: list[_PgRouter] = []
 
 
+class _BroadFixtureStores:
+    """In PostgreSQL mode, stores that a module- or session-scoped fixture opens live as long as the fixture.
+
+    Registered as a plugin (not a conftest hook): pytest calls a session-scoped fixture's setup
+    hook with the session's hooks, which do not include a conftest below the root directory.
+    """
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Iterator[Any]:
+        if not _ROUTER or fixturedef.scope == "function":
+            return (yield)
+        router = _ROUTER[0]
+        running, router.test_dbs = router.test_dbs, None  # None: the session's databases, dropped at the end
+        try:
+            return (yield)
+        finally:
+            router.test_dbs = running
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "duckdb_only(reason): about the DuckDB file itself; skipped with STEWARD_TEST_STORE=postgres")
     if STORE_MODE == "postgres" and not _ROUTER:
@@ -311,6 +330,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError("STEWARD_TEST_STORE=postgres needs STEWARD_TEST_PG_URL (a URL of a user who may create databases)")
         _ROUTER.append(_PgRouter(_PG_ADMIN_URL))
         _ROUTER[0].install()
+        config.pluginmanager.register(_BroadFixtureStores(), "steward-broad-fixture-stores")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -347,19 +367,6 @@ def _copy_store(source: str | Path, target: str | Path) -> None:
 def copy_store() -> Callable[[str | Path, str | Path], None]:
     """Copy a test's store: the DuckDB file, or in PostgreSQL mode the database it was routed to."""
     return _copy_store
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Iterator[Any]:
-    """In PostgreSQL mode, stores that a module- or session-scoped fixture opens live as long as the fixture."""
-    if not _ROUTER or fixturedef.scope == "function":
-        return (yield)
-    router = _ROUTER[0]
-    running, router.test_dbs = router.test_dbs, None  # None: the session's databases, dropped at the end
-    try:
-        return (yield)
-    finally:
-        router.test_dbs = running
 
 
 @pytest.fixture(autouse=True)
