@@ -19,14 +19,29 @@ weeks, and for each engine:
 * **peak memory**: the largest resident set of the child process that does the work, with
   every process it started (the JVM, for Spark), sampled every 50 ms, per phase.
 
-Each (engine, N) runs in a fresh child process. Baseline in the same run: for ``duckdb`` the
-drift report is also timed through the hand-written SQL path (``_window_drift_sql``), which the
-Ibis expressions replaced. Nothing asserts on time. Growth with rows is printed as the ratio of
-each time to the time at the smallest N, beside the ratio of rows.
+Memory caps (the ``engine:`` settings a deployment would use): ``--duckdb-memory-limit``
+(``engine.memory_limit``, default 1GB; ``none`` for DuckDB's own 80% of RAM) is set on the
+store's DuckDB before ingest and on the in-process DuckDB over Parquet; ``--spark-driver-memory``
+(``engine.driver_memory``, default 2g) sizes the JVM.
+
+Each (engine, N) runs in a fresh child process. Baselines in the same run: the weekly metrics
+are also timed the way they ran before the counts were fused (one query per categorical column
+and one for the confusion counts: ``metrics_per_column_s``), beside the queries of each pass;
+for ``duckdb`` the drift report is also timed through the hand-written SQL path
+(``_window_drift_sql``), which the Ibis expressions replaced. Nothing asserts on time. Growth
+with rows is printed as the ratio of each time to the time at the smallest N, beside the ratio
+of rows.
+
+Disk: the data is written in chunks of 500,000 rows (no N is ever held in memory); before each
+N the script checks the free space of ``--tmpdir`` against about 115 bytes a row for the DuckDB
+store, 90 for the Parquet log and 150 for PostgreSQL (100M with every engine: about 21 GB, plus
+what DuckDB spills beyond its memory limit) and stops if it is short.
 
     .venv/bin/python benchmarks/bench_engines.py --rows 1000000            # quick
     .venv/bin/python benchmarks/bench_engines.py                           # 1M and 10M
     .venv/bin/python benchmarks/bench_engines.py --engines duckdb spark --json
+    .venv/bin/python benchmarks/bench_engines.py --rows 1000000 --with-100m --engines duckdb duckdb-parquet spark \
+        --tmpdir /big/disk --json > bench-100m.json   # the 100M run (hours; about 21 GB)
 """
 
 from __future__ import annotations
@@ -115,18 +130,48 @@ def config(reference: Path, store: str) -> Any:
 
 
 # -- one (engine, N) in a child process ------------------------------------------------------------
-def child(engine_kind: str, n: int, work: Path, phase_file: Path, pg_url: str | None) -> dict[str, Any]:
+BYTES_PER_ROW = {"duckdb": 115, "parquet": 90, "postgres": 150}  # measured at 10M rows (20 features, 10% feedback)
+
+
+def disk_needed(n: int, engines: list[str]) -> int:
+    """Bytes the data of ``n`` rows takes for ``engines`` (the Parquet log is shared by duckdb-parquet and spark)."""
+    kinds = {"parquet" if e in ("duckdb-parquet", "spark") else e for e in engines}
+    return int(n * sum(BYTES_PER_ROW[k] for k in kinds) * 1.1) + (1 << 30)
+
+
+def _none(value: str | None) -> str | None:
+    return None if value is None or value.lower() in ("none", "null", "") else value
+
+
+def _per_column_counts(engine: Any, model: Any, rows: Any) -> int:
+    """The counts as a pass ran them before the fusion: one query per categorical column, one for the confusion."""
+    from modelsteward.engines import aggregates as agg
+    from modelsteward.records import feature_column
+
+    columns = ["prediction", "error", *[feature_column(f.name) for f in model.features if f.type == "categorical"]]
+    got = sum(len(engine.rows(agg.window_category_counts(rows, c))) for c in columns)
+    feedback = engine.feedback(model)
+    if feedback is not None:
+        got += len(engine.rows(agg.confusion_counts(rows, agg.resolved_labels(engine.events(model), feedback, model))))
+    return got
+
+
+def child(engine_kind: str, n: int, work: Path, phase_file: Path, pg_url: str | None,
+          memory_limit: str | None = "1GB", driver_memory: str | None = "2g") -> dict[str, Any]:
     from modelsteward.config import EngineSettings
+    from modelsteward.engines import aggregates as agg
     from modelsteward.engines.connect import open_engine, store_engine
     from modelsteward.engines.drift import engine_window_drift
-    from modelsteward.engines.metrics import engine_window_metrics
+    from modelsteward.engines.metrics import _known, engine_window_metrics
     from modelsteward.engines.parquet_log import write_parquet_log
     from modelsteward.monitor import Monitor
 
     def phase(name: str) -> None:
         phase_file.write_text(name)
 
-    out: dict[str, Any] = {"engine": engine_kind, "rows": n}
+    out: dict[str, Any] = {"engine": engine_kind, "rows": n, "load_average": os.getloadavg()[0],
+                           "memory_limit": memory_limit if engine_kind != "spark" else None,
+                           "driver_memory": driver_memory if engine_kind == "spark" else None}
     reference = work / "reference.parquet"
     if not reference.exists():
         write_reference(reference)
@@ -137,6 +182,8 @@ def child(engine_kind: str, n: int, work: Path, phase_file: Path, pg_url: str | 
     mon = Monitor(config(reference, target), store=target)
     model = mon.model()
     log = work / "log"
+    if engine_kind == "duckdb":  # the cap holds for the store's whole database, ingest included
+        open_engine(EngineSettings(kind="duckdb", memory_limit=memory_limit), store=mon.store)
     phase("ingest")
     t0 = time.perf_counter()
     pred_s = fb_s = 0.0
@@ -164,20 +211,40 @@ def child(engine_kind: str, n: int, work: Path, phase_file: Path, pg_url: str | 
         out["ingest_rows_per_s"] = n / out["ingest_s"]
     phase("reference")
     profile = mon.reference(rebuild=True)
-    if engine_kind in ("duckdb", "postgres"):
+    if engine_kind == "duckdb":
+        engine = open_engine(EngineSettings(kind="duckdb", memory_limit=memory_limit), store=mon.store)
+    elif engine_kind == "postgres":
         engine = store_engine(mon.store)
     elif engine_kind == "duckdb-parquet":
-        engine = open_engine(EngineSettings(kind="duckdb", events=str(log)))
+        engine = open_engine(EngineSettings(kind="duckdb", events=str(log), memory_limit=memory_limit))
     else:
         engine = open_engine(EngineSettings(kind="spark", events=str(log), master="local[2]", shuffle_partitions=4,
-                                            spark_conf={"spark.driver.memory": "6g"}))
+                                            driver_memory=driver_memory))
         phase("spark start")
         engine.rows(engine.events(model).count().as_table())  # the JVM and the first scan: start-up, not the measure
     end = START + timedelta(weeks=WEEKS)
     phase("metrics")
     t0 = time.perf_counter()
+    before = engine.queries
     metrics = engine_window_metrics(engine, model, START, end, profile=profile, aligned=True)
     out["metrics_s"] = time.perf_counter() - t0
+    out["metrics_queries"] = engine.queries - before
+    phase("metrics (per-column baseline)")
+    t0 = time.perf_counter()
+    before = engine.queries
+    rows = agg.window_rows(engine.events(model), model, START, end, aligned=True)
+    ranges = {name: (ref["min"], ref["max"]) for name, ref in profile.numeric.items()}
+    exprs, _ = agg.window_scalars(rows, model, quantiles=engine.quantiles, split=engine.kind == "spark", numeric_ranges=ranges,
+                                  known_categories=_known(model, profile))
+    for expr in exprs:
+        engine.rows(expr)
+    _per_column_counts(engine, model, rows)
+    out["metrics_per_column_s"] = time.perf_counter() - t0
+    out["metrics_per_column_queries"] = engine.queries - before
+    phase("metrics (fused, again)")  # A-B-A: the first pass ran cold, the baseline warm
+    t0 = time.perf_counter()
+    engine_window_metrics(engine, model, START, end, profile=profile, aligned=True)
+    out["metrics_again_s"] = time.perf_counter() - t0
     out["windows"] = len(metrics)
     out["volume"] = int(sum(m["volume"] or 0 for m in metrics.values()))
     phase("drift")
@@ -225,10 +292,12 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_child(engine_kind: str, n: int, work: Path, pg_url: str | None) -> dict[str, Any]:
+def run_child(engine_kind: str, n: int, work: Path, pg_url: str | None, memory_limit: str | None = "1GB",
+              driver_memory: str | None = "2g") -> dict[str, Any]:
     phase_file = work / f"phase-{engine_kind}"
     phase_file.write_text("start")
     cmd = [sys.executable, __file__, "--child", engine_kind, str(n), str(work)] + (["--pg-url", pg_url] if pg_url else [])
+    cmd += ["--duckdb-memory-limit", str(memory_limit), "--spark-driver-memory", str(driver_memory)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peaks: dict[str, int] = {}
 
@@ -258,14 +327,27 @@ def main() -> None:
     ap.add_argument("--pg-url", default=os.environ.get("STEWARD_TEST_PG_URL"), help="PostgreSQL server (a superuser URL)")
     ap.add_argument("--pg-max-rows", type=int, default=1_000_000, help="largest N run on PostgreSQL (default 1M)")
     ap.add_argument("--tmpdir", default=None, help="where the data goes (default: the system's temp dir)")
+    ap.add_argument("--duckdb-memory-limit", default="1GB",
+                    help="engine.memory_limit for DuckDB (default 1GB; none: DuckDB's 80%% of RAM)")
+    ap.add_argument("--spark-driver-memory", default="2g", help="engine.driver_memory for Spark (default 2g; none: Spark's 1g)")
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
     ap.add_argument("--child", nargs=3, metavar=("ENGINE", "N", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         kind, n, work = args.child
-        print(json.dumps(child(kind, int(n), Path(work), Path(work) / f"phase-{kind}", args.pg_url), default=str))
+        print(json.dumps(child(kind, int(n), Path(work), Path(work) / f"phase-{kind}", args.pg_url,
+                               _none(args.duckdb_memory_limit), _none(args.spark_driver_memory)), default=str))
         return
     rows = sorted(set(args.rows + ([100_000_000] if args.with_100m else [])))
+    engines_of = {n: [e for e in args.engines if e != "postgres" or (args.pg_url and n <= args.pg_max_rows)] for n in rows}
+    free = shutil.disk_usage(args.tmpdir or tempfile.gettempdir()).free
+    for n in rows:
+        need = disk_needed(n, engines_of[n])
+        print(f"{n:,} rows on {', '.join(engines_of[n])}: about {need / 1e9:.1f} GB of disk; {free / 1e9:.1f} GB free",
+              file=sys.stderr, flush=True)
+        if need > free:
+            sys.exit(f"not enough disk for {n:,} rows under {args.tmpdir or tempfile.gettempdir()}: "
+                     f"needs about {need / 1e9:.1f} GB, {free / 1e9:.1f} GB free; choose --tmpdir on a larger disk")
     results: list[dict[str, Any]] = []
     for n in rows:
         work = Path(tempfile.mkdtemp(prefix=f"bench-engines-{n}-", dir=args.tmpdir))
@@ -277,15 +359,19 @@ def main() -> None:
                         continue
                     pg_url = _fresh_pg_database(args.pg_url, n)
                 print(f"[{datetime.now():%H:%M:%S}] {kind} at {n:,} rows ...", file=sys.stderr, flush=True)
-                res = run_child(kind, n, work, pg_url)
+                res = run_child(kind, n, work, pg_url, _none(args.duckdb_memory_limit), _none(args.spark_driver_memory))
                 results.append(res)
                 print(f"[{datetime.now():%H:%M:%S}]   {json.dumps(res, default=str)}", file=sys.stderr, flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     if args.json:
-        print(json.dumps({"results": results}, default=str))
+        print(json.dumps({"results": results, "caps": {"duckdb_memory_limit": _none(args.duckdb_memory_limit),
+                                                       "spark_driver_memory": _none(args.spark_driver_memory)}}, default=str))
         return
-    print(f"{'engine':15} {'rows':>12} {'ingest rows/s':>14} {'metrics s':>10} {'drift s':>9} {'peak MB (metrics/drift)':>24}  growth (time / rows)")
+    print(f"caps: DuckDB memory_limit {_none(args.duckdb_memory_limit)}, Spark driver_memory {_none(args.spark_driver_memory)}")
+    print(f"{'engine':15} {'rows':>12} {'load':>5} {'ingest rows/s':>14} {'metrics s':>10} {'(per-column)':>13} {'(again)':>8} "
+          f"{'queries':>8} "
+          f"{'drift s':>9} {'peak MB (metrics/drift)':>24}  growth (time / rows)")
     first: dict[str, dict[str, Any]] = {}
     for r in results:
         if "error" in r:
@@ -296,11 +382,16 @@ def main() -> None:
         growth = f"metrics x{r['metrics_s'] / f['metrics_s']:.1f}, drift x{r['drift_s'] / f['drift_s']:.1f} for rows x{ratio:.0f}"
         peaks = r.get("peak_rss_mb", {})
         ingest = f"{r['ingest_rows_per_s']:,.0f}" if "ingest_rows_per_s" in r else "(shared)"
-        print(f"{r['engine']:15} {r['rows']:>12,} {ingest:>14} {r['metrics_s']:>10.2f} {r['drift_s']:>9.2f} "
+        queries = f"{r['metrics_queries']}/{r['metrics_per_column_queries']}"
+        print(f"{r['engine']:15} {r['rows']:>12,} {r['load_average']:>5.1f} {ingest:>14} {r['metrics_s']:>10.2f} "
+              f"{r['metrics_per_column_s']:>13.2f} {r['metrics_again_s']:>8.2f} {queries:>8} {r['drift_s']:>9.2f} "
               f"{peaks.get('metrics', 0):>11}/{peaks.get('drift', 0):<12}  {growth}")
         if "drift_sql_s" in r:
-            print(f"{'  (SQL path)':15} {'':>12} {'':>14} {'':>10} {r['drift_sql_s']:>9.2f}  baseline: hand-written DuckDB SQL,"
-                  f" same verdicts: {r['drift_same_as_sql']}")
+            print(f"{'  (SQL path)':15} {'':>12} {'':>5} {'':>14} {'':>10} {'':>13} {'':>8} {'':>8} {r['drift_sql_s']:>9.2f}  "
+                  f"baseline: hand-written DuckDB SQL, same verdicts: {r['drift_same_as_sql']}")
+    print("metrics s: the fused pass; (per-column): the same pass as before the fusion, timed right after it; (again): the fused "
+          "pass once more (the first ran cold); "
+          "queries: fused/per-column; load: the 1-minute load average when the child started")
 
 
 def _fresh_pg_database(admin: str, n: int) -> str:
