@@ -471,18 +471,19 @@ def demo(folder: str, serve: bool, port: int, as_json: bool, store: str | None) 
 def _serve_demo(folder: str, store: str, port: int) -> None:
     """Serve the demo store's dashboard on 127.0.0.1 with a fresh admin sign-in for this local store."""
     import secrets
-    from typing import cast
 
     import uvicorn
 
     from modelsteward.server.app import create_app
     from modelsteward.server.auth import create_user
-    from modelsteward.store.duckdb_store import DuckDBStore
     from modelsteward.store.open import open_store
 
     password = secrets.token_urlsafe(12)
-    with cast(DuckDBStore, open_store(store)) as st:
+    st = open_store(store)
+    try:
         create_user(st, "demo", "admin", password)
+    finally:
+        st.close()
     app = create_app(Path(folder) / "steward.yaml", check_every=None)
     out.print(f"\n[bold]dashboard:[/] http://127.0.0.1:{port}/   sign in as [bold]demo[/] with password [bold]{escape(password)}[/]",
               highlight=False)

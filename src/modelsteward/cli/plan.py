@@ -23,16 +23,13 @@ def plan(config: str, store: str | None, fmt: str, out_path: Path | None) -> Non
 
     Fields the configuration lacks are flagged "⚠ gap: ..." and listed under "Gaps to fill".
     """
-    from typing import cast
-
     from modelsteward.config import load_config
     from modelsteward.report.plan import build_plan, render_html, render_markdown
-    from modelsteward.store import DuckDBStore
     from modelsteward.store.open import is_postgres_url, open_store
 
     cfg = load_config(config)
     path = store or cfg.store
-    db = cast(DuckDBStore, open_store(path, read_only=True)) if is_postgres_url(path) or Path(path).exists() else None
+    db = open_store(path, read_only=True) if is_postgres_url(path) or Path(path).exists() else None
     try:
         doc = build_plan(cfg, db)
     finally:
