@@ -298,7 +298,9 @@ def run_child(engine_kind: str, n: int, work: Path, pg_url: str | None, memory_l
     phase_file.write_text("start")
     cmd = [sys.executable, __file__, "--child", engine_kind, str(n), str(work)] + (["--pg-url", pg_url] if pg_url else [])
     cmd += ["--duckdb-memory-limit", str(memory_limit), "--spark-driver-memory", str(driver_memory)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    err_file = work / f"stderr-{engine_kind}.txt"  # a failed child says why (the last lines go into the result)
+    with err_file.open("w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
     peaks: dict[str, int] = {}
 
     def watch() -> None:
@@ -313,7 +315,9 @@ def run_child(engine_kind: str, n: int, work: Path, pg_url: str | None, memory_l
     th.join()
     lines = [line for line in stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
-        return {"engine": engine_kind, "rows": n, "error": f"child exited {proc.returncode}"}
+        tail = [line for line in err_file.read_text(errors="replace").splitlines() if line.strip()][-3:]
+        return {"engine": engine_kind, "rows": n, "error": f"child exited {proc.returncode}", "phase": phase_file.read_text(),
+                "stderr": tail}
     res = json.loads(lines[-1])
     res["peak_rss_mb"] = {k: round(v / 2**20) for k, v in peaks.items() if k not in ("start", "done", "?")}
     return res
@@ -375,7 +379,7 @@ def main() -> None:
     first: dict[str, dict[str, Any]] = {}
     for r in results:
         if "error" in r:
-            print(f"{r['engine']:15} {r['rows']:>12,} {r['error']}")
+            print(f"{r['engine']:15} {r['rows']:>12,} {r['error']} in phase {r.get('phase', '?')}: {' | '.join(r.get('stderr', []))}")
             continue
         f = first.setdefault(r["engine"], r)
         ratio = r["rows"] / f["rows"]

@@ -147,3 +147,27 @@ def test_driver_memory_reaches_the_jvm(built: Any, spark_settings: EngineSetting
     assert got["conf"] == "700m"
     # -Xmx700m: the JVM reports its usable heap, the maximum less one survivor space
     assert 0.8 * 700 * 2**20 <= got["max_heap"] <= 700 * 2**20
+
+
+def test_exact_quantiles_beyond_the_limit_fail_with_what_to_change(tmp_path: Path) -> None:
+    """DuckDB cannot spill an exact quantile's state: the error names engine.memory_limit and quantiles."""
+    import ibis
+
+    from modelsteward.engines.connect import Engine, limit_duckdb
+    from modelsteward.errors import ConfigError
+
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    limit_duckdb(con, "16MB", str(tmp_path / "spill"))
+    con.execute("CREATE TABLE latencies AS SELECT random() AS x FROM range(4000000)")  # 32 MB of doubles: twice the limit
+    backend = ibis.duckdb.from_connection(con)
+    t = backend.table("latencies")
+    expr = t.aggregate(q=t.x.quantile(0.5))  # quantile_cont: holds every value, which DuckDB cannot spill
+    engine = Engine("duckdb", backend, "exact", lambda m: None, lambda m: None)
+    with pytest.raises(ConfigError) as caught:
+        engine.arrow(expr)
+    assert caught.value.path == "engine.memory_limit" and "Out of Memory" in caught.value.message
+    assert "engine.quantiles: approximate" in (caught.value.hint or "")
+    # an approximate quantile of the same values fits
+    approx = t.aggregate(q=t.x.approx_median())
+    assert 0.45 < Engine("duckdb", backend, "approximate", lambda m: None, lambda m: None).rows(approx)[0]["q"] < 0.55

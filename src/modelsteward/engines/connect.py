@@ -101,8 +101,13 @@ class Engine:
         if before_read is not None:
             before_read()
         self.queries += 1
-        with _quiet():
-            return self.backend.to_pyarrow(expr)
+        try:
+            with _quiet():
+                return self.backend.to_pyarrow(expr)
+        except Exception as exc:
+            if self.kind == "duckdb" and type(exc).__name__ == "OutOfMemoryException":
+                raise _out_of_memory(exc, self.quantiles) from exc
+            raise
 
     def rows(self, expr: Any) -> list[dict[str, Any]]:
         return self.arrow(expr).to_pylist()
@@ -110,6 +115,15 @@ class Engine:
     def close(self) -> None:
         """Forget the cached tables (the Spark session stays for the next engine of this process)."""
         self._cache.clear()
+
+
+def _out_of_memory(exc: Exception, quantiles: str) -> ConfigError:
+    """DuckDB ran out of ``engine.memory_limit``: say which setting to change (the statement is not repeated)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    hint = ("raise engine.memory_limit (or null for DuckDB's default, 80% of the RAM)"
+            + (", or set engine.quantiles: approximate: exact latency percentiles hold every latency of the windows of a "
+               "pass in memory (8 bytes a prediction), which DuckDB cannot spill" if quantiles == "exact" else ""))
+    return ConfigError(f"the engine's query needed more memory than its limit ({first})", path="engine.memory_limit", hint=hint)
 
 
 _SIZE = re.compile(r"[0-9]+(\.[0-9]+)?\s*([KMGT]i?B)")
