@@ -157,7 +157,7 @@ def _per_column_counts(engine: Any, model: Any, rows: Any) -> int:
 
 
 def child(engine_kind: str, n: int, work: Path, phase_file: Path, pg_url: str | None,
-          memory_limit: str | None = "1GB", driver_memory: str | None = "2g") -> dict[str, Any]:
+          memory_limit: str | None = "1GB", driver_memory: str | None = "2g", quantiles: str = "exact") -> dict[str, Any]:
     from modelsteward.config import EngineSettings
     from modelsteward.engines import aggregates as agg
     from modelsteward.engines.connect import open_engine, store_engine
@@ -171,7 +171,8 @@ def child(engine_kind: str, n: int, work: Path, phase_file: Path, pg_url: str | 
 
     out: dict[str, Any] = {"engine": engine_kind, "rows": n, "load_average": os.getloadavg()[0],
                            "memory_limit": memory_limit if engine_kind != "spark" else None,
-                           "driver_memory": driver_memory if engine_kind == "spark" else None}
+                           "driver_memory": driver_memory if engine_kind == "spark" else None,
+                           "quantiles": quantiles if engine_kind != "postgres" else "exact"}
     reference = work / "reference.parquet"
     if not reference.exists():
         write_reference(reference)
@@ -212,14 +213,14 @@ def child(engine_kind: str, n: int, work: Path, phase_file: Path, pg_url: str | 
     phase("reference")
     profile = mon.reference(rebuild=True)
     if engine_kind == "duckdb":
-        engine = open_engine(EngineSettings(kind="duckdb", memory_limit=memory_limit), store=mon.store)
+        engine = open_engine(EngineSettings(kind="duckdb", memory_limit=memory_limit, quantiles=quantiles), store=mon.store)
     elif engine_kind == "postgres":
         engine = store_engine(mon.store)
     elif engine_kind == "duckdb-parquet":
-        engine = open_engine(EngineSettings(kind="duckdb", events=str(log), memory_limit=memory_limit))
+        engine = open_engine(EngineSettings(kind="duckdb", events=str(log), memory_limit=memory_limit, quantiles=quantiles))
     else:
         engine = open_engine(EngineSettings(kind="spark", events=str(log), master="local[2]", shuffle_partitions=4,
-                                            driver_memory=driver_memory))
+                                            driver_memory=driver_memory, quantiles=quantiles))
         phase("spark start")
         engine.rows(engine.events(model).count().as_table())  # the JVM and the first scan: start-up, not the measure
     end = START + timedelta(weeks=WEEKS)
@@ -293,11 +294,11 @@ def _tree_rss(pid: int) -> int:
 
 
 def run_child(engine_kind: str, n: int, work: Path, pg_url: str | None, memory_limit: str | None = "1GB",
-              driver_memory: str | None = "2g") -> dict[str, Any]:
+              driver_memory: str | None = "2g", quantiles: str = "exact") -> dict[str, Any]:
     phase_file = work / f"phase-{engine_kind}"
     phase_file.write_text("start")
     cmd = [sys.executable, __file__, "--child", engine_kind, str(n), str(work)] + (["--pg-url", pg_url] if pg_url else [])
-    cmd += ["--duckdb-memory-limit", str(memory_limit), "--spark-driver-memory", str(driver_memory)]
+    cmd += ["--duckdb-memory-limit", str(memory_limit), "--spark-driver-memory", str(driver_memory), "--quantiles", quantiles]
     err_file = work / f"stderr-{engine_kind}.txt"  # a failed child says why (the last lines go into the result)
     with err_file.open("w") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
@@ -334,13 +335,16 @@ def main() -> None:
     ap.add_argument("--duckdb-memory-limit", default="1GB",
                     help="engine.memory_limit for DuckDB (default 1GB; none: DuckDB's 80%% of RAM)")
     ap.add_argument("--spark-driver-memory", default="2g", help="engine.driver_memory for Spark (default 2g; none: Spark's 1g)")
+    ap.add_argument("--quantiles", choices=["exact", "approximate"], default="exact",
+                    help="engine.quantiles for the latency percentiles (PostgreSQL is always exact); exact holds every latency "
+                         "of the pass in memory, which DuckDB cannot spill")
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
     ap.add_argument("--child", nargs=3, metavar=("ENGINE", "N", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         kind, n, work = args.child
         print(json.dumps(child(kind, int(n), Path(work), Path(work) / f"phase-{kind}", args.pg_url,
-                               _none(args.duckdb_memory_limit), _none(args.spark_driver_memory)), default=str))
+                               _none(args.duckdb_memory_limit), _none(args.spark_driver_memory), args.quantiles), default=str))
         return
     rows = sorted(set(args.rows + ([100_000_000] if args.with_100m else [])))
     engines_of = {n: [e for e in args.engines if e != "postgres" or (args.pg_url and n <= args.pg_max_rows)] for n in rows}
@@ -363,7 +367,7 @@ def main() -> None:
                         continue
                     pg_url = _fresh_pg_database(args.pg_url, n)
                 print(f"[{datetime.now():%H:%M:%S}] {kind} at {n:,} rows ...", file=sys.stderr, flush=True)
-                res = run_child(kind, n, work, pg_url, _none(args.duckdb_memory_limit), _none(args.spark_driver_memory))
+                res = run_child(kind, n, work, pg_url, _none(args.duckdb_memory_limit), _none(args.spark_driver_memory), args.quantiles)
                 results.append(res)
                 print(f"[{datetime.now():%H:%M:%S}]   {json.dumps(res, default=str)}", file=sys.stderr, flush=True)
         finally:
