@@ -159,10 +159,9 @@ def _per_column_counts(engine: Any, model: Any, rows: Any) -> int:
 def child(engine_kind: str, n: int, work: Path, phase_file: Path, pg_url: str | None,
           memory_limit: str | None = "1GB", driver_memory: str | None = "2g", quantiles: str = "exact") -> dict[str, Any]:
     from modelsteward.config import EngineSettings
-    from modelsteward.engines import aggregates as agg
     from modelsteward.engines.connect import open_engine, store_engine
     from modelsteward.engines.drift import engine_window_drift
-    from modelsteward.engines.metrics import _known, engine_window_metrics
+    from modelsteward.engines.metrics import engine_window_metrics
     from modelsteward.engines.parquet_log import write_parquet_log
     from modelsteward.monitor import Monitor
 
@@ -230,22 +229,9 @@ def child(engine_kind: str, n: int, work: Path, phase_file: Path, pg_url: str | 
     metrics = engine_window_metrics(engine, model, START, end, profile=profile, aligned=True)
     out["metrics_s"] = time.perf_counter() - t0
     out["metrics_queries"] = engine.queries - before
-    phase("metrics (per-column baseline)")
-    t0 = time.perf_counter()
-    before = engine.queries
-    rows = agg.window_rows(engine.events(model), model, START, end, aligned=True)
-    ranges = {name: (ref["min"], ref["max"]) for name, ref in profile.numeric.items()}
-    exprs, _ = agg.window_scalars(rows, model, quantiles=engine.quantiles, split=engine.kind == "spark", numeric_ranges=ranges,
-                                  known_categories=_known(model, profile))
-    for expr in exprs:
-        engine.rows(expr)
-    _per_column_counts(engine, model, rows)
-    out["metrics_per_column_s"] = time.perf_counter() - t0
-    out["metrics_per_column_queries"] = engine.queries - before
-    phase("metrics (fused, again)")  # A-B-A: the first pass ran cold, the baseline warm
-    t0 = time.perf_counter()
-    engine_window_metrics(engine, model, START, end, profile=profile, aligned=True)
-    out["metrics_again_s"] = time.perf_counter() - t0
+    baselines = os.environ.get("STEWARD_BENCH_BASELINES", "1") != "0"  # --skip-baselines
+    if baselines:
+        _baseline_metrics(engine, model, profile, end, out, phase_file)
     out["windows"] = len(metrics)
     out["volume"] = int(sum(m["volume"] or 0 for m in metrics.values()))
     phase("drift")
@@ -254,7 +240,7 @@ def child(engine_kind: str, n: int, work: Path, phase_file: Path, pg_url: str | 
     drift = engine_window_drift(engine, mon.store, model, profile, last, end)
     out["drift_s"] = time.perf_counter() - t0
     out["drifted"] = sorted(r.subject for r in drift if r.test == "verdict" and r.status == "drift")
-    if engine_kind == "duckdb":
+    if engine_kind == "duckdb" and baselines:
         from modelsteward.drift.window_drift import _window_drift_sql
 
         phase("drift (hand-written SQL)")
@@ -266,6 +252,29 @@ def child(engine_kind: str, n: int, work: Path, phase_file: Path, pg_url: str | 
     phase("done")
     mon.close()
     return out
+
+
+def _baseline_metrics(engine: Any, model: Any, profile: Any, end: datetime, out: dict[str, Any], phase_file: Path) -> None:
+    """The per-column pass (as before the counts were fused), then the fused pass again (A-B-A: the first ran cold)."""
+    from modelsteward.engines import aggregates as agg
+    from modelsteward.engines.metrics import _known, engine_window_metrics
+
+    phase_file.write_text("metrics (per-column baseline)")
+    t0 = time.perf_counter()
+    before = engine.queries
+    rows = agg.window_rows(engine.events(model), model, START, end, aligned=True)
+    ranges = {name: (ref["min"], ref["max"]) for name, ref in profile.numeric.items()}
+    exprs, _ = agg.window_scalars(rows, model, quantiles=engine.quantiles, split=engine.kind == "spark", numeric_ranges=ranges,
+                                  known_categories=_known(model, profile))
+    for expr in exprs:
+        engine.rows(expr)
+    _per_column_counts(engine, model, rows)
+    out["metrics_per_column_s"] = time.perf_counter() - t0
+    out["metrics_per_column_queries"] = engine.queries - before
+    phase_file.write_text("metrics (fused, again)")
+    t0 = time.perf_counter()
+    engine_window_metrics(engine, model, START, end, profile=profile, aligned=True)
+    out["metrics_again_s"] = time.perf_counter() - t0
 
 
 def _tree_rss(pid: int) -> int:
@@ -338,9 +347,14 @@ def main() -> None:
     ap.add_argument("--quantiles", choices=["exact", "approximate"], default="exact",
                     help="engine.quantiles for the latency percentiles (PostgreSQL is always exact); exact holds every latency "
                          "of the pass in memory, which DuckDB cannot spill")
+    ap.add_argument("--skip-baselines", action="store_true",
+                    help="time only the fused metrics pass and the drift report (not the per-column pass, the second "
+                         "fused pass or the hand-written SQL drift): for the largest runs")
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
     ap.add_argument("--child", nargs=3, metavar=("ENGINE", "N", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.skip_baselines:
+        os.environ["STEWARD_BENCH_BASELINES"] = "0"  # read by the children
     if args.child:
         kind, n, work = args.child
         print(json.dumps(child(kind, int(n), Path(work), Path(work) / f"phase-{kind}", args.pg_url,
@@ -390,9 +404,10 @@ def main() -> None:
         growth = f"metrics x{r['metrics_s'] / f['metrics_s']:.1f}, drift x{r['drift_s'] / f['drift_s']:.1f} for rows x{ratio:.0f}"
         peaks = r.get("peak_rss_mb", {})
         ingest = f"{r['ingest_rows_per_s']:,.0f}" if "ingest_rows_per_s" in r else "(shared)"
-        queries = f"{r['metrics_queries']}/{r['metrics_per_column_queries']}"
+        queries = f"{r['metrics_queries']}/{r.get('metrics_per_column_queries', '-')}"
         print(f"{r['engine']:15} {r['rows']:>12,} {r['load_average']:>5.1f} {ingest:>14} {r['metrics_s']:>10.2f} "
-              f"{r['metrics_per_column_s']:>13.2f} {r['metrics_again_s']:>8.2f} {queries:>8} {r['drift_s']:>9.2f} "
+              f"{r.get('metrics_per_column_s', float('nan')):>13.2f} {r.get('metrics_again_s', float('nan')):>8.2f} {queries:>8} "
+              f"{r['drift_s']:>9.2f} "
               f"{peaks.get('metrics', 0):>11}/{peaks.get('drift', 0):<12}  {growth}")
         if "drift_sql_s" in r:
             print(f"{'  (SQL path)':15} {'':>12} {'':>5} {'':>14} {'':>10} {'':>13} {'':>8} {'':>8} {r['drift_sql_s']:>9.2f}  "
