@@ -193,3 +193,24 @@ def test_the_monitoring_url_sets_its_session_only(pg_url: str, store: PostgresSt
     with psycopg.connect(url) as con:
         assert con.execute("SHOW statement_timeout").fetchone() == ("5s",)
         assert con.execute("SHOW jit").fetchone() == ("off",)  # options already in the URL are kept
+
+
+@pytest.mark.parametrize("staged", [False, True])
+def test_written_ids_are_the_ids_this_write_stored_even_beside_another_server(pg_url: str, store: PostgresStore,
+                                                                              staged: bool) -> None:
+    """Two stores on one database (two servers): each write's written_ids() is exactly what it stored."""
+    cfg = model()
+    other = open_store(pg_url)
+    try:
+        store.staged_ingest = other.staged_ingest = staged
+        assert store.written_ids() is None  # no write yet on this thread
+        assert other.insert_predictions(cfg, normalise_predictions(records(range(0, 60)), cfg)) == (60, 0)
+        assert other.written_ids() == {f"p-{i:06d}" for i in range(0, 60)}
+        # overlapping: 40..59 were stored by the other server, 60..99 are new (the direct COPY falls back to staging)
+        assert store.insert_predictions(cfg, normalise_predictions(records(range(40, 100)), cfg)) == (40, 20)
+        assert store.written_ids() == {f"p-{i:06d}" for i in range(60, 100)}
+        # the same batch again: nothing new
+        assert store.insert_predictions(cfg, normalise_predictions(records(range(40, 100)), cfg)) == (0, 60)
+        assert store.written_ids() == set()
+    finally:
+        other.close()

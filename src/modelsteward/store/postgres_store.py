@@ -326,15 +326,17 @@ class PostgresStore(ModelTables):
 
         def write(con: PgConnection) -> tuple[int, int]:
             if not self.staged_ingest and self._copy_new(con, table, _sorted_stamped(rows, "prediction_id"), "prediction_id"):
+                self._local.written_ids = set(rows.column("prediction_id").to_pylist())
                 return rows.num_rows, n_rows - rows.num_rows
             self._stage(con, "_staged_predictions", rows, table)
             # In key order, so that batches sharing ids take their row locks in one order (no deadlock).
-            written = con.execute_native(
+            ids = {r[0] for r in con.execute_native(
                 f"INSERT INTO {table} ({col_list}, ingested_at) SELECT {col_list}, $1 FROM _staged_predictions "
-                "ORDER BY prediction_id ON CONFLICT (prediction_id) DO NOTHING", [_now()]).fetchall()[0][0]
-            if written < rows.num_rows:
+                "ORDER BY prediction_id ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id", [_now()]).fetchall()}
+            self._local.written_ids = ids
+            if len(ids) < rows.num_rows:
                 self._check_predictions(con, table, compare, ts_default)
-            return written, n_rows - written
+            return len(ids), n_rows - len(ids)
 
         return self._after_write(table, self._batch(write))
 
@@ -356,6 +358,16 @@ class PostgresStore(ModelTables):
             f"WHERE {differs} ORDER BY 1 LIMIT 50", params).fetchall()]
         if clash:
             raise _prediction_conflict(clash)
+
+    def written_ids(self) -> set[str] | None:
+        """The prediction ids this thread's last :meth:`insert_predictions` stored (None before any).
+
+        Exact with several servers writing the same ids at once: an id in the batch but not here
+        was stored by an earlier write, of this server or another (``server/group_commit.py``
+        answers each request with it).
+        """
+        ids = getattr(self._local, "written_ids", None)
+        return set(ids) if ids is not None else None
 
     def insert_feedback(self, model: ModelConfig, rows: pa.Table) -> tuple[int, int]:
         """Insert validated feedback; returns (inserted, already present).
