@@ -206,6 +206,8 @@ DUCKDB_ONLY: dict[str, str] = {
     "tests/store/test_postgres_store.py::test_migrations_create_the_same_tables_and_columns_as_duckdb":
         "compares a DuckDB file's tables with PostgreSQL's",
     "tests/server/test_cycle_concurrency.py": "pauses a pass on the DuckDB store's lock and reads the file (PostgreSQL: test_multi_server_pg.py)",
+    "tests/engines/test_drift_fused.py::test_both_ways_of_stacking_subjects_give_the_same_summaries":
+        "runs Spark's unnest stacking on the store's engine; PostgreSQL stacks subjects by union only",
     "tests/security/test_markup.py": "renders the pages and runs `steward` processes on a copy of the DuckDB file",
     "tests/server/test_group_commit.py": "reads the DuckDB file back read-only (PostgreSQL: test_multi_server_duplicates_pg.py)",
 }
