@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -37,11 +37,11 @@ class ModelTables:
     '"predictions__support_tickets"'
     """
 
-    def transaction(self) -> AbstractContextManager[Any]:  # pragma: no cover - provided by the store
-        raise NotImplementedError
+    if TYPE_CHECKING:  # what the store that mixes this in provides (DuckDBStore, PostgresStore)
 
-    def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:  # pragma: no cover - provided by the store
-        raise NotImplementedError
+        def transaction(self) -> AbstractContextManager[Any]: ...
+
+        def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]: ...
 
     @staticmethod
     def predictions_table(model: str) -> str:
